@@ -1,0 +1,7 @@
+"""``python -m containers.runner``: the same command line as ``runner.py``."""
+
+import sys
+
+from .runner import main
+
+sys.exit(main())

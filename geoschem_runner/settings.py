@@ -1,0 +1,256 @@
+"""Settings, read from the environment in one place.
+
+The embedded default (no variables set) runs the whole product on one machine: SQLite and files
+under `var/`, the local compute backend, the demo model. Production switches integrations on with
+`GCR_*` flags; a flag that is on makes its settings required, and a missing one stops start-up
+with a message naming it. Every variable is listed in README.md with its default.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be on or off (got {raw!r})")
+
+
+def envint(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number (got {raw!r})") from None
+
+
+def envstr(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = envstr(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+    return value
+
+
+def required(flag: str, *names: str) -> dict[str, str]:
+    """The values of `names`; fail start-up naming every missing one, since `flag` is on."""
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise ImproperlyConfigured(f"{flag} is on, so these settings are required: {', '.join(missing)}")
+    return {name: os.environ[name] for name in names}
+
+
+# --- Data folder and secret key -----------------------------------------------------------
+DATA_DIR = Path(envstr("GCR_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """From GCR_SECRET_KEY, or generated once into the data folder for the embedded default."""
+    if os.environ.get("GCR_SECRET_KEY"):
+        return os.environ["GCR_SECRET_KEY"]
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        # O_EXCL: two processes starting at once cannot both write a different key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(64))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("GCR_DEBUG", False)
+ALLOWED_HOSTS = envlist("GCR_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = envlist("GCR_CSRF_TRUSTED_ORIGINS")
+
+# --- HTTPS (production behind TLS) ----------------------------------------------------------
+HTTPS = envbool("GCR_HTTPS", False)
+if HTTPS:
+    SECURE_SSL_REDIRECT = envbool("GCR_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = envint("GCR_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # The ALB health check calls /healthz over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Applications ----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "rest_framework",
+    "django_q",
+    "accounts",
+    "simulations",
+    "costs",
+    "results",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "geoschem_runner.urls"
+WSGI_APPLICATION = "geoschem_runner.wsgi.application"
+ASGI_APPLICATION = "geoschem_runner.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+        conn_max_age=envint("GCR_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the task cluster and the CLI write to one file at once: wait for the
+    # lock instead of failing, and let readers go on while one writes (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Accounts and sign-in ----------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = envchoice("GCR_EMAIL_VERIFICATION", "optional", ("none", "optional", "mandatory"))
+LOGIN_REDIRECT_URL = "simulations:list"
+LOGIN_URL = "account_login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Email -------------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = envstr("GCR_FROM_EMAIL", "GEOS-Chem Cloud Runner <noreply@localhost>")
+if envbool("GCR_SMTP", False):
+    _smtp = required("GCR_SMTP", "GCR_SMTP_HOST")
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _smtp["GCR_SMTP_HOST"]
+    EMAIL_PORT = envint("GCR_SMTP_PORT", 587)
+    EMAIL_HOST_USER = envstr("GCR_SMTP_USER")
+    EMAIL_HOST_PASSWORD = envstr("GCR_SMTP_PASSWORD")
+    EMAIL_USE_TLS = envbool("GCR_SMTP_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Files: static by whitenoise, outputs on local disk ---------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Outputs and media on local disk; S3 (GCR_S3) arrives with the AWS backend.
+_default_storage = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(DATA_DIR / "media")},
+}
+OUTPUT_ROOT_URI = (DATA_DIR / "outputs").as_uri() + "/"
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Compute -----------------------------------------------------------------------------------
+COMPUTE_BACKEND = envchoice("GCR_COMPUTE_BACKEND", "local", ("local",))
+# "demo" runs the demo model; a path runs a real GEOS-Chem build on the local backend.
+GCCLASSIC_EXECUTABLE = envstr("GCR_GCCLASSIC_EXECUTABLE", "demo")
+GCHP_EXECUTABLE = envstr("GCR_GCHP_EXECUTABLE", "demo")
+INPUT_ROOT = envstr("GCR_INPUT_ROOT", str(DATA_DIR / "ExtData"))
+LOCAL_JOBS_DIR = DATA_DIR / "jobs"
+# A run whose runner has not written progress for this long is marked failed by the stuck check.
+STUCK_AFTER_MINUTES = envint("GCR_STUCK_AFTER_MINUTES", 30)
+SYNC_EVERY_SECONDS = envint("GCR_SYNC_EVERY_SECONDS", 5)
+
+# --- Tasks (django-q2 on the database) ---------------------------------------------------------
+Q_CLUSTER = {
+    "name": "geoschem_runner",
+    "orm": "default",
+    "workers": envint("GCR_TASK_WORKERS", 2),
+    "timeout": 600,
+    "retry": 720,
+    "max_attempts": 3,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 1,
+    "sync": envbool("GCR_TASKS_SYNC", False),
+}
+
+# --- Internationalisation ----------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("GCR_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand
+from django_q.models import Schedule
+
+# name -> (function, minutes between runs). Names are the keys: running the command again
+# updates these rows instead of adding more.
+SCHEDULES = {
+    "sync active jobs": ("simulations.tasks.sync_active_jobs", 1),
+    "mark stuck jobs": ("simulations.tasks.mark_stuck_jobs", 5),
+}
+
+
+class Command(BaseCommand):
+    help = "Create or update the periodic task schedules (idempotent)."
+
+    def handle(self, *args, **options):
+        for name, (func, minutes) in SCHEDULES.items():
+            _, created = Schedule.objects.update_or_create(
+                name=name,
+                defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
+            )
+            self.stdout.write(f"{'created' if created else 'updated'} schedule '{name}': {func} every {minutes} min")

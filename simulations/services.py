@@ -1,0 +1,393 @@
+"""Every action that changes a simulation or a job.
+
+Status changes are compare-and-swap (`filter(id=..., status=current).update(...)`), so two
+workers, a retried task or a user clicking twice cannot apply one change twice, and each change
+writes a SimulationEvent. Tasks are queued with transaction.on_commit.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta, timezone as dt_timezone
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from simulations import catalog, spec as runspec
+from simulations.backends import get_backend
+from simulations.backends.base import BackendError, BackendTransientError, JobState, parse_utc
+from simulations.config import ConfigInvalid, FieldError, RunConfig, config_to_dict, parse_config
+from simulations.models import Job, Simulation, SimulationEvent
+
+log = logging.getLogger(__name__)
+Status = Simulation.Status
+
+# A segment interrupted by something other than a cancel (a Spot reclaim, a machine restart)
+# is tried again from its restart this many times before the simulation fails.
+MAX_INTERRUPTIONS = 3
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _event(sim_id, *, source: str, message: str, actor=None, job=None, from_status="", to_status="") -> None:
+    SimulationEvent.objects.create(
+        simulation_id=sim_id, job=job, actor=actor, source=source,
+        from_status=from_status, to_status=to_status, message=message,
+    )
+
+
+def _transition(sim_id, *, to: str, allowed_from: Iterable[str], source: str, message: str,
+                actor=None, job=None, **fields) -> bool:
+    """Move a simulation to `to` if it is in one of `allowed_from`; False if it was not.
+
+    Compare-and-swap on the status read just before: if another process changed it in between,
+    the update matches no row and nothing is written.
+    """
+    current = Simulation.objects.filter(id=sim_id).values_list("status", flat=True).first()
+    if current is None or current not in allowed_from:
+        return False
+    changed = Simulation.objects.filter(id=sim_id, status=current).update(
+        status=to, updated_at=timezone.now(), **fields
+    )
+    if not changed:
+        return False
+    _event(sim_id, source=source, message=message, actor=actor, job=job, from_status=current, to_status=to)
+    return True
+
+
+def _enqueue(func: str, *args) -> None:
+    """Queue a django-q2 task once the current transaction commits."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task(func, *args))
+
+
+def executable_for(model: str) -> str:
+    return settings.GCHP_EXECUTABLE if model == "gchp" else settings.GCCLASSIC_EXECUTABLE
+
+
+def config_check(raw) -> tuple[RunConfig | None, list[FieldError]]:
+    """Validate a configuration for this platform: GEOS-Chem's rules, then the demo model's limits."""
+    if not isinstance(raw, dict):
+        return None, [FieldError("", "the configuration must be a mapping of keys to values")]
+    try:
+        cfg = parse_config(raw)
+    except ConfigInvalid as exc:
+        return None, list(exc.errors)
+    if executable_for(cfg.model) == "demo":
+        problems = catalog.demo_problems(cfg)
+        if problems:
+            return None, problems
+    return cfg, []
+
+
+# --- creating and submitting ----------------------------------------------------------------------
+def simulation_create(*, owner, raw_config: dict, source: str = "web") -> Simulation:
+    """Validate and create a draft; raises ConfigInvalid (creating nothing) with every problem."""
+    cfg, errors = config_check(raw_config)
+    if errors:
+        raise ConfigInvalid(errors)
+    with transaction.atomic():
+        sim = Simulation(
+            owner=owner,
+            name=cfg.name,
+            model=cfg.model,
+            simulation_type=cfg.simulation,
+            resolution=cfg.resolution,
+            config=config_to_dict(cfg),
+            executable=executable_for(cfg.model),
+            segments_total=len(runspec.segment_periods(cfg)),
+        )
+        sim.output_uri = f"{settings.OUTPUT_ROOT_URI}{sim.id}/"
+        sim.save()
+        label = " with the demo model" if sim.is_demo else ""
+        _event(sim.id, source=source, actor=owner, to_status=Status.DRAFT,
+               message=f"created{label}: {sim.segments_total} segment(s)")
+    return sim
+
+
+def simulation_submit(*, simulation_id, actor=None, source: str = "web") -> bool:
+    """Queue a draft to run; the first segment is submitted by a task after commit."""
+    with transaction.atomic():
+        moved = _transition(simulation_id, to=Status.QUEUED, allowed_from=[Status.DRAFT], source=source,
+                            actor=actor, message="submitted", submitted_at=timezone.now())
+        if moved:
+            _enqueue("simulations.tasks.submit_next_segment", str(simulation_id))
+    return moved
+
+
+def _next_attempt(sim: Simulation, segment: int) -> tuple[int, Job | None]:
+    """The attempt number for `segment` and the job already there for it, if still in play."""
+    last = sim.jobs.filter(segment=segment).order_by("-attempt").first()
+    if last is None:
+        return 1, None
+    if last.is_final:
+        return last.attempt + 1, None
+    return last.attempt, last
+
+
+def _restart_uri(sim: Simulation, segment: int) -> str | None:
+    if segment == 1:
+        return None
+    previous = sim.jobs.filter(segment=segment - 1, state=Job.State.SUCCEEDED).order_by("-attempt").first()
+    if previous is None or not (previous.metrics or {}).get("restart"):
+        return None
+    return sim.output_uri + previous.metrics["restart"]
+
+
+def segment_submit_next(*, simulation_id) -> Job | None:
+    """Submit the simulation's next segment unless a job for it is already in play.
+
+    Safe to run any number of times: the job row is unique per (simulation, segment, attempt)
+    and the backend looks the deterministic job name up before starting anything.
+    """
+    sim = Simulation.objects.filter(id=simulation_id).first()
+    if sim is None or sim.status not in (Status.QUEUED, Status.STARTING, Status.RUNNING):
+        return None
+    if sim.jobs.active().exists():
+        return sim.jobs.active().first()
+    segment = sim.segments_done + 1
+    if segment > sim.segments_total:
+        return None
+    cfg = parse_config(sim.config)
+    periods = runspec.segment_periods(cfg)
+    attempt, job = _next_attempt(sim, segment)
+    backend = get_backend()
+    if job is None:
+        name = runspec.job_name(str(sim.id), segment, attempt)
+        spec = runspec.render_spec(
+            cfg, simulation_id=str(sim.id), segment_index=segment, attempt=attempt,
+            executable=sim.executable, backend=backend.name, input_root=settings.INPUT_ROOT,
+            output_uri=sim.output_uri, restart_uri=_restart_uri(sim, segment),
+        )
+        # GEOS-Chem's dates are UTC.
+        start, end = (when.replace(tzinfo=dt_timezone.utc) for when in periods[segment - 1])
+        try:
+            with transaction.atomic():
+                job = Job.objects.create(
+                    simulation=sim, segment=segment, attempt=attempt, name=name, backend=backend.name,
+                    spec=spec, period_start=start, period_end=end,
+                )
+        except IntegrityError:
+            job = Job.objects.get(simulation=sim, segment=segment, attempt=attempt)
+    try:
+        result = backend.submit(job_name=job.name, spec=job.spec)
+    except BackendTransientError as exc:
+        log.warning("submitting %s failed for now: %s", job.name, exc)
+        raise
+    except BackendError as exc:
+        _job_failed_to_submit(sim, job, str(exc))
+        return job
+    with transaction.atomic():
+        Job.objects.filter(id=job.id, backend_id="").update(backend_id=result.backend_id, submitted_at=timezone.now())
+        if not result.already_existed:
+            _event(sim.id, source="task", job=job,
+                   message=f"segment {segment}/{sim.segments_total} submitted as {job.name} (attempt {attempt})")
+        _transition(sim.id, to=Status.STARTING, allowed_from=[Status.QUEUED], source="task", job=job,
+                    message=f"{job.name} submitted to the {backend.name} backend")
+    job.refresh_from_db()
+    return job
+
+
+def _job_failed_to_submit(sim: Simulation, job: Job, reason: str) -> None:
+    with transaction.atomic():
+        Job.objects.filter(id=job.id).exclude(state__in=Job.FINAL_STATES).update(
+            state=Job.State.FAILED, status_reason=reason, stopped_at=timezone.now()
+        )
+        _transition(sim.id, to=Status.FAILED, allowed_from=Simulation.ACTIVE_STATUSES, source="task", job=job,
+                    message=f"could not submit: {reason}", status_reason=f"could not submit: {reason}",
+                    finished_at=timezone.now())
+
+
+# --- applying what the backend says -------------------------------------------------------------
+def _overall_progress(sim: Simulation, job_percent: float) -> float:
+    done = sim.segments_done + max(0.0, min(job_percent, 100.0)) / 100.0
+    return round(100.0 * done / sim.segments_total, 2)
+
+
+def job_apply_state(*, job_id: int, state: JobState, source: str = "task") -> bool:
+    """Apply a backend's report on one job; returns whether anything changed.
+
+    A job in a final state never changes again, so duplicate or out-of-order reports are
+    harmless. Finishing a segment advances the simulation or queues the next segment.
+    """
+    with transaction.atomic():
+        job = Job.objects.select_related("simulation").filter(id=job_id).first()
+        if job is None or job.is_final:
+            return False
+        sim = job.simulation
+        now = timezone.now()
+        percent = float((state.progress or {}).get("percent") or job.progress_percent)
+        fields = dict(
+            last_seen_at=state.heartbeat_at or job.last_seen_at,
+            progress_percent=percent,
+            simulated_until=parse_utc((state.progress or {}).get("simulated_time")) or job.simulated_until,
+        )
+        if state.started_at and not job.started_at:
+            fields["started_at"] = state.started_at
+        if state.state in Job.FINAL_STATES:
+            fields.update(stopped_at=state.stopped_at or now, exit_code=state.exit_code,
+                          status_reason=state.reason, metrics=state.metrics)
+            if state.state == Job.State.SUCCEEDED:
+                fields["progress_percent"] = 100.0
+        changed = Job.objects.filter(id=job.id, state=job.state).update(state=state.state, **fields)
+        if not changed:
+            return False
+        if state.state != job.state:
+            _event(sim.id, source=source, job=job, message=f"{job.name}: {job.state} -> {state.state}"
+                   + (f" ({state.reason.splitlines()[0]})" if state.reason else ""))
+        Simulation.objects.filter(id=sim.id).update(
+            last_seen_at=state.heartbeat_at or sim.last_seen_at,
+            progress_percent=_overall_progress(sim, fields["progress_percent"]),
+            simulated_until=fields["simulated_until"] or sim.simulated_until,
+        )
+        if state.state == Job.State.RUNNING:
+            _transition(sim.id, to=Status.RUNNING, allowed_from=[Status.QUEUED, Status.STARTING], source=source,
+                        job=job, message=f"{job.name} is running", started_at=state.started_at or now)
+        elif state.state == Job.State.SUCCEEDED:
+            _segment_succeeded(sim.id, job, source)
+        elif state.state == Job.State.FAILED:
+            _segment_failed(sim.id, job, state, source)
+    return True
+
+
+def _segment_succeeded(sim_id, job: Job, source: str) -> None:
+    Simulation.objects.filter(id=sim_id, segments_done=job.segment - 1).update(segments_done=F("segments_done") + 1)
+    sim = Simulation.objects.get(id=sim_id)
+    if sim.segments_done >= sim.segments_total:
+        _transition(sim_id, to=Status.SUCCEEDED, allowed_from=[Status.QUEUED, Status.STARTING, Status.RUNNING],
+                    source=source, job=job, message="all segments finished", finished_at=timezone.now(),
+                    progress_percent=100.0)
+        # Cancelled just as it finished: the work is done, keep it.
+        _transition(sim_id, to=Status.SUCCEEDED, allowed_from=[Status.CANCELLING], source=source, job=job,
+                    message="finished before the cancel took effect", finished_at=timezone.now(),
+                    progress_percent=100.0)
+    elif sim.status == Status.CANCELLING:
+        _finish_cancel(sim, job, source)
+    else:
+        _enqueue("simulations.tasks.submit_next_segment", str(sim_id))
+
+
+def _segment_failed(sim_id, job: Job, state: JobState, source: str) -> None:
+    sim = Simulation.objects.get(id=sim_id)
+    if sim.status == Status.CANCELLING:
+        _finish_cancel(sim, job, source)
+        return
+    interrupted = (state.metrics or {}).get("status") == "interrupted"
+    interruptions = sim.jobs.filter(segment=job.segment, metrics__status="interrupted").count()
+    if interrupted and interruptions <= MAX_INTERRUPTIONS and sim.is_active:
+        _event(sim_id, source=source, job=job,
+               message=f"segment {job.segment} was interrupted ({interruptions}/{MAX_INTERRUPTIONS}); "
+                       "resuming from its restart")
+        _enqueue("simulations.tasks.submit_next_segment", str(sim_id))
+        return
+    reason = f"segment {job.segment} failed: {state.reason or 'no reason given'}"
+    _transition(sim_id, to=Status.FAILED, allowed_from=Simulation.ACTIVE_STATUSES, source=source, job=job,
+                message=reason.splitlines()[0], status_reason=reason, finished_at=timezone.now())
+
+
+def _finish_cancel(sim: Simulation, job: Job | None, source: str) -> None:
+    who = sim.cancel_requested_by.email if sim.cancel_requested_by else "an operator"
+    _transition(sim.id, to=Status.CANCELLED, allowed_from=[Status.CANCELLING], source=source, job=job,
+                message=f"cancelled by {who}", status_reason=f"cancelled by {who}", finished_at=timezone.now())
+
+
+# --- user actions ----------------------------------------------------------------------------------
+def simulation_cancel(*, simulation_id, actor=None, source: str = "web") -> bool:
+    """Cancel: at once when nothing runs yet, else ask the backend and finish when the job ends."""
+    who = actor.email if actor else source
+    with transaction.atomic():
+        sim = Simulation.objects.filter(id=simulation_id).first()
+        if sim is None or sim.is_final:
+            return False
+        active = list(sim.jobs.active())
+        if not active and sim.status in (Status.DRAFT, Status.AWAITING_APPROVAL, Status.QUEUED):
+            return _transition(sim.id, to=Status.CANCELLED, allowed_from=[sim.status], source=source, actor=actor,
+                               message=f"cancelled by {who}", status_reason=f"cancelled by {who}",
+                               finished_at=timezone.now(), cancel_requested_by=actor)
+        moved = _transition(sim.id, to=Status.CANCELLING, allowed_from=Simulation.ACTIVE_STATUSES, source=source,
+                            actor=actor, message=f"cancel requested by {who}", cancel_requested_by=actor)
+    backend = get_backend()
+    for job in active:
+        if job.backend_id:
+            backend.cancel(job.backend_id, reason=f"cancelled by {who}")
+    if moved and not active:
+        _finish_cancel(Simulation.objects.get(id=simulation_id), None, source)
+    return moved
+
+
+def simulation_retry(*, simulation_id, actor=None, source: str = "admin") -> bool:
+    """Resume a failed or cancelled run from its last finished segment's restart."""
+    with transaction.atomic():
+        moved = _transition(simulation_id, to=Status.QUEUED, allowed_from=[Status.FAILED, Status.CANCELLED],
+                            source=source, actor=actor, message="retry: resuming from the last finished segment",
+                            status_reason="", finished_at=None, cancel_requested_by=None)
+        if moved:
+            _enqueue("simulations.tasks.submit_next_segment", str(simulation_id))
+    return moved
+
+
+def simulation_clone(*, simulation_id, actor, source: str = "web") -> Simulation:
+    """A new draft with the same configuration, owned by `actor`."""
+    original = Simulation.objects.get(id=simulation_id)
+    raw = dict(original.config)
+    raw["name"] = f"Copy of {original.name}"[:200]
+    clone = simulation_create(owner=actor, raw_config=raw, source=source)
+    _event(clone.id, source=source, actor=actor, message=f"cloned from {original.id}")
+    return clone
+
+
+# --- periodic work -------------------------------------------------------------------------------
+def jobs_sync() -> dict[str, int]:
+    """Ask the backend about every active job and apply the answers; repair what was missed."""
+    counts = {"checked": 0, "changed": 0, "resubmitted": 0, "cancelled": 0}
+    jobs = list(Job.objects.active().exclude(backend_id="").select_related("simulation"))
+    by_backend: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_backend.setdefault(job.backend, []).append(job)
+    for name, group in by_backend.items():
+        backend = get_backend(name)
+        try:
+            states = backend.describe([job.backend_id for job in group])
+        except BackendTransientError as exc:
+            log.warning("describing %s jobs failed for now: %s", name, exc)
+            continue
+        for job in group:
+            state = states.get(job.backend_id)
+            if state is None:
+                continue
+            counts["checked"] += 1
+            if job.simulation.is_final and state.state not in Job.FINAL_STATES:
+                # A job left running for a finished simulation (cancelled while it was submitted).
+                backend.cancel(job.backend_id, reason="its simulation has already ended")
+                counts["cancelled"] += 1
+            counts["changed"] += job_apply_state(job_id=job.id, state=state)
+    # Queued or running simulations with no job in play: the submit task was lost.
+    for sim_id in Simulation.objects.filter(status__in=[Status.QUEUED, Status.STARTING, Status.RUNNING]).exclude(
+        jobs__state__in=[s for s in Job.State if s not in Job.FINAL_STATES]
+    ).values_list("id", flat=True):
+        if segment_submit_next(simulation_id=sim_id) is not None:
+            counts["resubmitted"] += 1
+    for sim in Simulation.objects.filter(status=Status.CANCELLING).exclude(
+        jobs__state__in=[s for s in Job.State if s not in Job.FINAL_STATES]
+    ):
+        _finish_cancel(sim, None, "task")
+    return counts
+
+
+def jobs_mark_stuck(*, now=None) -> int:
+    """Fail jobs whose runner has been silent past GCR_STUCK_AFTER_MINUTES, saying so."""
+    now = now or timezone.now()
+    limit = now - timedelta(minutes=settings.STUCK_AFTER_MINUTES)
+    marked = 0
+    stale = Job.objects.active().select_related("simulation").filter(
+        last_seen_at__lt=limit
+    ) | Job.objects.active().select_related("simulation").filter(last_seen_at__isnull=True, created_at__lt=limit)
+    for job in stale:
+        silent_since = job.last_seen_at or job.created_at
+        minutes = int((now - silent_since).total_seconds() // 60)
+        reason = f"no heartbeat from the runner for {minutes} minutes (stuck or lost); the job was stopped"
+        if job.backend_id:
+            get_backend(job.backend).cancel(job.backend_id, reason=reason)
+        marked += job_apply_state(job_id=job.id, state=JobState(job.backend_id, Job.State.FAILED, reason=reason))
+    return marked

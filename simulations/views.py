@@ -1,0 +1,195 @@
+"""The researcher's pages: a list, a new-simulation form, and a detail page that polls for status.
+
+Thin: each view finds the simulation through `visible_to` / `manageable_by` (404 otherwise),
+calls one service and renders.
+"""
+
+import mimetypes
+from pathlib import Path
+
+import yaml
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from simulations import services
+from simulations.backends import get_backend
+from simulations.backends.local import file_uri_to_path
+from simulations.config import ConfigInvalid
+from simulations.models import Preset, Simulation
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo-transport-tracers-4x5.yml"
+
+
+@login_required
+def simulation_list(request):
+    sims = Simulation.objects.visible_to(request.user).select_related("owner")
+    page = Paginator(sims, 25).get_page(request.GET.get("page"))
+    return render(request, "simulations/list.html", {"page": page})
+
+
+def _initial_yaml(request) -> str:
+    preset_id = request.GET.get("preset")
+    if preset_id and preset_id.isdigit():
+        preset = Preset.objects.filter(id=preset_id, owner__isnull=True).first() or Preset.objects.filter(
+            id=preset_id, owner=request.user
+        ).first()
+        if preset:
+            return yaml.safe_dump(preset.config, sort_keys=False)
+    return EXAMPLE.read_text() if EXAMPLE.exists() else ""
+
+
+@login_required
+def simulation_new(request):
+    errors = []
+    text = _initial_yaml(request)
+    if request.method == "POST":
+        text = request.POST.get("config", "")
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            errors = [{"field": "", "message": f"this is not valid YAML: {exc}"}]
+        else:
+            try:
+                sim = services.simulation_create(owner=request.user, raw_config=raw, source="web")
+            except ConfigInvalid as exc:
+                errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+            else:
+                if request.POST.get("action") == "submit":
+                    services.simulation_submit(simulation_id=sim.id, actor=request.user, source="web")
+                    messages.success(request, "Simulation submitted.")
+                else:
+                    messages.success(request, "Draft saved; submit it when ready.")
+                return redirect("simulations:detail", pk=sim.id)
+    presets = Preset.objects.filter(owner__isnull=True) | Preset.objects.filter(owner=request.user)
+    return render(request, "simulations/new.html", {"text": text, "errors": errors, "presets": presets})
+
+
+@login_required
+def simulation_detail(request, pk):
+    sim = get_object_or_404(Simulation.objects.visible_to(request.user).select_related("owner"), pk=pk)
+    return render(request, "simulations/detail.html", {
+        "sim": sim,
+        "jobs": sim.jobs.all(),
+        "events": sim.events.select_related("actor").order_by("-created_at")[:50],
+        "outputs": _outputs(sim),
+        "can_manage": Simulation.objects.manageable_by(request.user).filter(pk=sim.pk).exists(),
+    })
+
+
+def _output_root(sim: Simulation) -> Path | None:
+    if not sim.output_uri.startswith("file://"):
+        return None
+    return file_uri_to_path(sim.output_uri)
+
+
+def _outputs(sim: Simulation) -> list[dict]:
+    root = _output_root(sim)
+    if root is None or not root.is_dir():
+        return []
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and "reports" not in p.relative_to(root).parts]
+    return [{"path": p.relative_to(root).as_posix(), "size": p.stat().st_size} for p in files]
+
+
+@login_required
+def simulation_status(request, pk):
+    """What the detail page polls: status, progress and the live progress report."""
+    sim = get_object_or_404(Simulation.objects.visible_to(request.user), pk=pk)
+    job = sim.jobs.order_by("-segment", "-attempt").first()
+    live = None
+    if job and job.backend_id and not job.is_final:
+        live = get_backend(job.backend).read_progress(job.backend_id)
+    return JsonResponse({
+        "id": str(sim.id),
+        "status": sim.status,
+        "status_label": sim.get_status_display(),
+        "is_final": sim.is_final,
+        "status_reason": sim.status_reason,
+        "progress_percent": sim.progress_percent,
+        "segments_done": sim.segments_done,
+        "segments_total": sim.segments_total,
+        "simulated_until": sim.simulated_until.isoformat() if sim.simulated_until else None,
+        "job": job.name if job else None,
+        "live": live,
+    })
+
+
+@login_required
+def simulation_log(request, pk):
+    """The log of the newest job from a byte offset, for the log tail."""
+    sim = get_object_or_404(Simulation.objects.visible_to(request.user), pk=pk)
+    job = sim.jobs.order_by("-segment", "-attempt").first()
+    if job is None or not job.backend_id:
+        return JsonResponse({"job": None, "text": "", "next_offset": 0, "complete": sim.is_final})
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    if request.GET.get("job") not in (None, job.name):
+        offset = 0  # a new segment began: start its log from the top
+    chunk = get_backend(job.backend).read_log(job.backend_id, offset=offset)
+    return JsonResponse({"job": job.name, "text": chunk.text, "next_offset": chunk.next_offset,
+                         "complete": chunk.complete})
+
+
+@login_required
+def simulation_file(request, pk, path):
+    """Download one output file; nothing outside the simulation's own output folder."""
+    sim = get_object_or_404(Simulation.objects.visible_to(request.user), pk=pk)
+    root = _output_root(sim)
+    if root is None:
+        raise Http404("outputs are not on this machine")
+    target = (root / path).resolve()
+    if not target.is_relative_to(root.resolve()) or not target.is_file():
+        raise Http404("no such output file")
+    content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return FileResponse(open(target, "rb"), as_attachment=True, filename=target.name, content_type=content_type)
+
+
+@login_required
+@require_POST
+def simulation_submit(request, pk):
+    sim = get_object_or_404(Simulation.objects.manageable_by(request.user), pk=pk)
+    if services.simulation_submit(simulation_id=sim.id, actor=request.user, source="web"):
+        messages.success(request, "Simulation submitted.")
+    else:
+        messages.error(request, f"Only a draft can be submitted; this one is {sim.get_status_display()}.")
+    return redirect("simulations:detail", pk=sim.id)
+
+
+@login_required
+@require_POST
+def simulation_cancel(request, pk):
+    sim = get_object_or_404(Simulation.objects.manageable_by(request.user), pk=pk)
+    if services.simulation_cancel(simulation_id=sim.id, actor=request.user, source="web"):
+        messages.success(request, "Cancel requested.")
+    else:
+        messages.error(request, f"This simulation is {sim.get_status_display()}; there is nothing to cancel.")
+    return redirect("simulations:detail", pk=sim.id)
+
+
+@login_required
+@require_POST
+def simulation_clone(request, pk):
+    sim = get_object_or_404(Simulation.objects.visible_to(request.user), pk=pk)
+    try:
+        clone = services.simulation_clone(simulation_id=sim.id, actor=request.user, source="web")
+    except ConfigInvalid as exc:
+        messages.error(request, "This configuration is no longer valid: " + "; ".join(e.message for e in exc.errors))
+        return redirect("simulations:detail", pk=sim.id)
+    messages.success(request, "Cloned into a new draft.")
+    return redirect("simulations:detail", pk=clone.id)
+
+
+@login_required
+@require_POST
+def simulation_retry(request, pk):
+    sim = get_object_or_404(Simulation.objects.manageable_by(request.user), pk=pk)
+    if services.simulation_retry(simulation_id=sim.id, actor=request.user, source="web"):
+        messages.success(request, "Resuming from the last finished segment.")
+    else:
+        messages.error(request, "Only a failed or cancelled simulation can be resumed.")
+    return redirect("simulations:detail", pk=sim.id)

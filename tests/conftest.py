@@ -1,0 +1,102 @@
+"""Shared fixtures: users alice, bob and an operator; an in-memory compute backend; temp folders."""
+
+import pytest
+from django_q.conf import Conf
+
+from simulations.backends import override_backend
+from simulations.backends.base import JobState, LogChunk, SubmitResult
+
+TWO_DAYS = {
+    "name": "TransportTracers 4x5, two days",
+    "model": "classic",
+    "simulation": "TransportTracers",
+    "met": "MERRA2",
+    "resolution": "4x5",
+    "levels": 72,
+    "start": "2019-01-01",
+    "end": "2019-01-03",
+    "outputs": {"SpeciesConc": {"frequency": "daily"}},
+}
+
+
+class FakeBackend:
+    """An in-memory backend: records calls, and reports whatever state a test sets."""
+
+    name = "local"
+
+    def __init__(self):
+        self.states: dict[str, JobState] = {}
+        self.specs: dict[str, dict] = {}
+        self.logs: dict[str, str] = {}
+        self.submit_calls = 0
+        self.describe_calls = 0
+        self.cancels: list[tuple[str, str]] = []
+
+    def submit(self, *, job_name, spec):
+        if job_name in self.states:
+            return SubmitResult(job_name, already_existed=True)
+        self.submit_calls += 1
+        self.states[job_name] = JobState(job_name, "SUBMITTED")
+        self.specs[job_name] = spec
+        return SubmitResult(job_name)
+
+    def set(self, job_name, state, **fields):
+        self.states[job_name] = JobState(job_name, state, **fields)
+
+    def describe(self, backend_ids):
+        self.describe_calls += 1
+        return {i: self.states[i] for i in backend_ids if i in self.states}
+
+    def cancel(self, backend_id, *, reason):
+        self.cancels.append((backend_id, reason))
+
+    def read_log(self, backend_id, *, offset=0, limit=65536):
+        text = self.logs.get(backend_id, "")
+        chunk = text[offset:offset + limit]
+        return LogChunk(chunk, offset + len(chunk), self.states[backend_id].state in ("SUCCEEDED", "FAILED"))
+
+    def read_progress(self, backend_id):
+        return self.states[backend_id].progress
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path, monkeypatch):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The hashed-name manifest exists only after collectstatic (make run does it).
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.LOCAL_JOBS_DIR = tmp_path / "jobs"
+    settings.OUTPUT_ROOT_URI = (tmp_path / "outputs").as_uri() + "/"
+    settings.GCCLASSIC_EXECUTABLE = "demo"
+    settings.GCHP_EXECUTABLE = "demo"
+    # Queued tasks run in-line (they are still queued only when the transaction commits).
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def fake_backend():
+    backend = FakeBackend()
+    override_backend("local", backend)
+    yield backend
+    override_backend("local", None)
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user(email="alice@example.org", password="pw-alice-123")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user(email="bob@example.org", password="pw-bob-123")
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return django_user_model.objects.create_user(email="ops@example.org", password="pw-ops-123", is_staff=True,
+                                                 is_superuser=True)
+
+
+@pytest.fixture
+def two_days():
+    return dict(TWO_DAYS)
