@@ -1,10 +1,12 @@
 """The operator console for simulations, jobs and presets."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
 from simulations import services
+from simulations.config import config_to_dict
 from simulations.models import Job, Preset, Simulation, SimulationEvent
 
 
@@ -114,8 +116,22 @@ class JobAdmin(admin.ModelAdmin):
         return False
 
 
+class PresetForm(forms.ModelForm):
+    class Meta:
+        model = Preset
+        fields = ["name", "description", "owner", "config"]
+
+    def clean_config(self):
+        """A preset must be a configuration the platform would accept; store its normal form."""
+        cfg, errors = services.config_check(self.cleaned_data["config"])
+        if errors:
+            raise forms.ValidationError([f"{e.field or 'configuration'}: {e.message}" for e in errors])
+        return config_to_dict(cfg)
+
+
 @admin.register(Preset)
 class PresetAdmin(admin.ModelAdmin):
+    form = PresetForm
     list_display = ["name", "owner", "created_at"]
     search_fields = ["name", "description"]
     list_select_related = ["owner"]

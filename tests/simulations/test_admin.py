@@ -66,3 +66,20 @@ def test_researchers_cannot_open_the_admin(client, alice):
     client.force_login(alice)
     response = client.get(reverse("admin:simulations_simulation_changelist"))
     assert response.status_code == 302
+
+
+def test_a_preset_with_a_bad_configuration_is_refused_with_the_reasons(client, operator, two_days):
+    import json
+
+    from simulations.models import Preset
+
+    client.force_login(operator)
+    url = reverse("admin:simulations_preset_add")
+    bad = {**two_days, "resolution": "3x3"}
+    response = client.post(url, {"name": "bad", "description": "", "config": json.dumps(bad)})
+    assert response.status_code == 200
+    assert b"resolution:" in response.content
+    assert not Preset.objects.exists()
+    response = client.post(url, {"name": "good", "description": "", "config": json.dumps(two_days)})
+    assert response.status_code == 302
+    assert Preset.objects.get(name="good").config["levels"] == 72
