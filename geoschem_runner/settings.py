@@ -226,7 +226,9 @@ INPUT_ROOT = envstr("GCR_INPUT_ROOT", str(DATA_DIR / "ExtData"))
 LOCAL_JOBS_DIR = DATA_DIR / "jobs"
 # A run whose runner has not written progress for this long is marked failed by the stuck check.
 STUCK_AFTER_MINUTES = envint("GCR_STUCK_AFTER_MINUTES", 30)
+# The sync task polls the backend every SYNC_EVERY_SECONDS for up to SYNC_LOOP_SECONDS per run.
 SYNC_EVERY_SECONDS = envint("GCR_SYNC_EVERY_SECONDS", 5)
+SYNC_LOOP_SECONDS = envint("GCR_SYNC_LOOP_SECONDS", 50)
 
 # --- Tasks (django-q2 on the database) ---------------------------------------------------------
 Q_CLUSTER = {

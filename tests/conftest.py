@@ -67,6 +67,8 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     settings.LOCAL_JOBS_DIR = tmp_path / "jobs"
     settings.OUTPUT_ROOT_URI = (tmp_path / "outputs").as_uri() + "/"
+    settings.DATA_DIR = tmp_path
+    settings.SYNC_LOOP_SECONDS = 0
     settings.GCCLASSIC_EXECUTABLE = "demo"
     settings.GCHP_EXECUTABLE = "demo"
     # Queued tasks run in-line (they are still queued only when the transaction commits).
