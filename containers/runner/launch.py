@@ -2,15 +2,19 @@
 
 ``build_command`` and ``build_env`` are pure: which program to start, with which environment.
 ``ModelProcess`` starts it in its own process group (so a signal reaches mpirun and every
-rank, and the runner's terminal Ctrl-C does not hit the model directly), hands each output
-line to a callback as it comes, and stops the whole group on request.
+rank, and a Ctrl-C meant for the runner does not hit the model before the runner can act),
+hands each output line to a callback as it comes, and stops the whole group on request.
+On Linux the model is also told to die with the runner: a runner killed outright (SIGKILL,
+out of memory) must not leave a model running with nobody to report on it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -53,7 +57,34 @@ def build_env(segment: Segment, base: dict) -> dict:
     # minutes: gfortran and Python are told to write each line as it comes.
     env.setdefault("GFORTRAN_UNBUFFERED_PRECONNECTED", "y")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if segment.model == "gchp" and segment.executable != DEMO:
+        # Containers run as root, which Open MPI's mpirun refuses unless told it is intended.
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
     return env
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent_hook():
+    """A ``preexec_fn`` that makes the child get SIGKILL when the runner dies (Linux), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        # Runs in the child between fork and exec.
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the runner died before prctl took effect
+            os._exit(1)
+
+    return hook
 
 
 class ModelProcess:
@@ -65,9 +96,10 @@ class ModelProcess:
         self.exited = threading.Event()
         self._on_line = on_line
         # stdin is closed: an MPI launcher or a prompt must never wait for keyboard input.
+        # process_group=0 makes the model the leader of a new group whose id is its pid.
         self._proc = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, process_group=0, preexec_fn=_die_with_parent_hook(),
         )
         self._reader = threading.Thread(target=self._read, name="model-output", daemon=True)
         self._waiter = threading.Thread(target=self._wait, name="model-wait", daemon=True)

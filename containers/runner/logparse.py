@@ -93,12 +93,19 @@ _ANY_ERROR = re.compile(
     re.IGNORECASE,
 )
 _DECORATION = re.compile(r"[\W_]*")
+# gfortran's backtrace says nothing a person can act on; the line before it does.
+_BACKTRACE = re.compile(r"Backtrace for this error|#\d+\s+0x[0-9a-fA-F]+")
 
 
 def _meaningful(line: str) -> bool:
     text = line.strip()
-    return bool(text) and not _DECORATION.fullmatch(text) and not text.startswith("[runner]") \
+    return (
+        bool(text)
+        and not _DECORATION.fullmatch(text)
+        and not text.startswith("[runner]")
+        and not _BACKTRACE.match(text)
         and parse_progress_line(text) is None
+    )
 
 
 def reason_line(lines) -> str | None:

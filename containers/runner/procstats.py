@@ -89,12 +89,15 @@ class TreeSampler:
     """Samples CPU % and resident memory of a process tree.
 
     CPU % is the tree's CPU time over wall time since the previous sample, so the first call
-    only takes the baseline and returns None. The CPU time of children that ended and were
-    waited for moves into their parent's cutime/cstime, so it is not lost from the sum.
+    only takes the baseline and returns None, and so do calls less than ``min_window`` after
+    it. The CPU time of children that ended and were waited for moves into their parent's
+    cutime/cstime, so it is not lost from the sum.
     """
 
-    def __init__(self, root_pid: int, proc: Path = PROC, clock=time.monotonic):
+    def __init__(self, root_pid: int, proc: Path = PROC, clock=time.monotonic, min_window: float = 0.5):
         self.root_pid = root_pid
+        # CPU time comes in clock ticks (10 ms): over a shorter window the figure is noise.
+        self.min_window = min_window
         self.proc = proc
         self.clock = clock
         self.peak_rss_mb = 0.0
@@ -117,8 +120,11 @@ class TreeSampler:
         ticks = sum(stat.cpu_ticks for stat in tree)
         rss_mb = round(sum(stat.rss_pages for stat in tree) * self._page / 2**20, 1)
         self.peak_rss_mb = max(self.peak_rss_mb, rss_mb)
-        last, self._last = self._last, (now, ticks)
-        if last is None or now <= last[0]:
+        last = self._last
+        if last is not None and now - last[0] < self.min_window:
+            return None  # keep the baseline until the window is long enough
+        self._last = (now, ticks)
+        if last is None:
             return None
         cpu = max(0, ticks - last[1]) / self._tick / (now - last[0]) * 100.0
         return Sample(t=utc_stamp(), cpu_percent=round(cpu, 1), rss_mb=rss_mb)

@@ -8,7 +8,6 @@ field lists of docs/run-spec.md (plus a few extra fields, which the contract all
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections import deque
 from datetime import datetime
@@ -115,7 +114,7 @@ class RunLog:
     Batch sends to CloudWatch Logs). Safe to call from the output thread and the main thread.
     """
 
-    def __init__(self, path: Path, watcher: LogWatcher, echo: TextIO | None = sys.stdout):
+    def __init__(self, path: Path, watcher: LogWatcher, *, echo: TextIO | None):
         self.path = path
         self.watcher = watcher
         self._echo = echo

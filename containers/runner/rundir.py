@@ -4,7 +4,7 @@ Pure renderers (``render_geoschem_config``, ``render_history``,
 ``render_common_run_settings``, ``restart_filename``, ``cap_restart_text``) turn spec values
 into the text GEOS-Chem expects; ``prepare_run_dir`` writes them into a directory and stages
 the restart file. The texts are hand-formatted (no YAML library: the runner uses the standard
-library only) in the layout of the files ``createRunDir.sh`` writes, so a person can diff them.
+library only), line for line as the platform renders them for display (simulations/spec.py).
 """
 
 from __future__ import annotations
@@ -57,12 +57,21 @@ def read_cap_restart(path: Path) -> datetime | None:
 # ---------------------------------------------------------------------------------------------
 # geoschem_config.yml
 # ---------------------------------------------------------------------------------------------
+# The texts match what the platform renders (simulations/spec.py, pinned by the golden files in
+# tests/simulations/golden/): a person comparing the two should find no difference.
 
 # YAML 1.1 reads these words as booleans or null; GEOS-Chem's own template quotes them too.
 _YAML_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
-_PLAIN = re.compile(r"[A-Za-z_/][\w./+-]*|\./[\w./+-]*")
-# GEOS-Chem writes dates as [YYYYMMDD, hhmmss] with the time zero-padded to six digits.
+_PLAIN = re.compile(r"[A-Za-z0-9_./$][A-Za-z0-9_./$+-]*")
 _DATE_KEYS = {"start_date", "end_date"}
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return text[:1].isdigit() and "-" in text  # 2019-01-01 would read as a date
+    return True
 
 
 def _yaml_scalar(value) -> str:
@@ -73,196 +82,146 @@ def _yaml_scalar(value) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     text = str(value)
-    if _PLAIN.fullmatch(text) and text.lower() not in _YAML_RESERVED:
+    if _PLAIN.fullmatch(text) and text.lower() not in _YAML_RESERVED and not _looks_numeric(text):
         return text
-    return "'" + text.replace("'", "''") + "'"
+    return "'" + text.replace("'", "''") + "'"  # 'NO' must stay a species, not false
 
 
-def _yaml_is_scalar(value) -> bool:
-    return not isinstance(value, (dict, list))
+def _yaml_date(value: list) -> str:
+    # GEOS-Chem writes [YYYYMMDD, hhmmss] with midnight as 000000. Other times stay unpadded:
+    # YAML 1.1 readers take 060000 for an octal number, GEOS-Chem reads 60000 the same.
+    time = "000000" if value[1] == 0 else str(value[1])
+    return f"[{value[0]:08d}, {time}]"
 
 
-def _yaml_lines(key: str, value, indent: int) -> list[str]:
+def _yaml_lines(mapping: dict, indent: int) -> list[str]:
     pad = " " * indent
-    if key in _DATE_KEYS and isinstance(value, list) and len(value) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        return [f"{pad}{key}: [{value[0]:08d}, {value[1]:06d}]"]
-    if isinstance(value, dict):
-        if not value:
-            return [f"{pad}{key}: {{}}"]
-        lines = [f"{pad}{key}:"]
-        for sub_key, sub_value in value.items():
-            lines += _yaml_lines(str(sub_key), sub_value, indent + 2)
-        return lines
-    if isinstance(value, list):
-        if not value:
-            return [f"{pad}{key}: []"]
-        # Short lists of numbers and switches stay on one line, as in GEOS-Chem's template
-        # (ranges, buffer zones); lists of names become block lists (transported_species).
-        if all(_yaml_is_scalar(v) and not isinstance(v, str) for v in value):
-            return [f"{pad}{key}: [{', '.join(_yaml_scalar(v) for v in value)}]"]
-        lines = [f"{pad}{key}:"]
-        for item in value:
-            lines += _yaml_list_item(item, indent + 2)
-        return lines
-    return [f"{pad}{key}: {_yaml_scalar(value)}"]
+    lines = []
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            lines.append(f"{pad}{key}:" + (" {}" if not value else ""))
+            lines += _yaml_lines(value, indent + 2)
+        elif key in _DATE_KEYS and isinstance(value, list) and len(value) == 2:
+            lines.append(f"{pad}{key}: {_yaml_date(value)}")
+        elif isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
+            # Numbers and switches stay on one line (ranges, buffer zones), as in GEOS-Chem's
+            # template; names become a block list (transported_species).
+            lines.append(f"{pad}{key}: [{', '.join(_yaml_scalar(v) for v in value)}]")
+        elif isinstance(value, list):
+            lines.append(f"{pad}{key}:")
+            lines += [f"{pad}  - {_yaml_scalar(v)}" for v in value]
+        else:
+            lines.append(f"{pad}{key}: {_yaml_scalar(value)}")
+    return lines
 
 
-def _yaml_list_item(item, indent: int) -> list[str]:
-    pad = " " * indent
-    if isinstance(item, dict) and item:
-        nested = []
-        for sub_key, sub_value in item.items():
-            nested += _yaml_lines(str(sub_key), sub_value, indent + 2)
-        return [f"{pad}- {nested[0].lstrip()}"] + nested[1:]
-    if isinstance(item, list):
-        return [f"{pad}- [{', '.join(_yaml_scalar(v) for v in item)}]"]
-    return [f"{pad}- {_yaml_scalar(item)}"]
-
-
-def render_geoschem_config(config: dict, *, job_name: str = "") -> str:
-    """``geoschem_config.yml`` for the values in ``spec["geoschem_config"]``.
-
-    Sections keep the spec's order, each under a banner like GEOS-Chem's template.
-    """
-    out = [
+def render_geoschem_config(spec: dict) -> str:
+    """``geoschem_config.yml`` for ``spec["geoschem_config"]``, keys in the spec's order."""
+    header = [
         "---",
-        "### geoschem_config.yml: GEOS-Chem run-time configuration options.",
-        f"### Written by the GEOS-Chem Cloud Runner from the run spec{f' of {job_name}' if job_name else ''}.",
+        "### geoschem_config.yml: written by the GEOS-Chem Cloud Runner",
+        f"### job {spec.get('job_name', '')}, GEOS-Chem {spec.get('model', {}).get('geoschem_version', '')}",
         "",
     ]
-    for section, values in config.items():
-        out += [
-            "#" + "=" * 76,
-            f"# {str(section).replace('_', ' ').capitalize()} settings",
-            "#" + "=" * 76,
-        ]
-        out += _yaml_lines(str(section), values, 0)
-        out.append("")
-    return "\n".join(out)
+    return "\n".join(header + _yaml_lines(spec["geoschem_config"], 0)) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
 # HISTORY.rc
 # ---------------------------------------------------------------------------------------------
 
-# A Classic run writes its end-of-run restart through this History collection; without it
-# there is no restart and the next segment cannot start, so the runner always adds it.
-_CLASSIC_RESTART_FIELDS = [
-    "SpeciesRst_?ALL?", "Met_DELPDRY", "Met_PS1WET", "Met_PS1DRY",
-    "Met_SPHU1", "Met_TMPU1", "Met_BXHEIGHT", "Met_TropLev",
-]
+HISTORY_EXPID = {"classic": "./OutputDir/GEOSChem", "gchp": "OutputDir/GEOSChem"}
+RESTART_TEMPLATE = "./Restarts/GEOSChem.Restart.%y4%m2%d2_%h2%n2z.nc4"
+# A Classic run writes its end-of-run restart through the History collection "Restart";
+# without it there is no restart and the next segment cannot start, so a spec that lacks it
+# gets this one.
+DEFAULT_CLASSIC_RESTART = {
+    "name": "Restart", "frequency": "End", "duration": "End", "mode": "instantaneous",
+    "fields": ["SpeciesRst_?ALL?", "Met_DELPDRY", "Met_PS1WET", "Met_PS1DRY", "Met_SPHU1", "Met_TMPU1"],
+}
 _KEY_WIDTH = 28
+_FIELD_INDENT = 30
+_END = "End"
 
 
-def _rc_line(collection: str, attribute: str, value: str) -> str:
-    label = f"{collection}.{attribute}:"
-    return f"  {label:<{_KEY_WIDTH}}{value}"
+def gchp_interval(value: str, start: datetime, end: datetime) -> str | None:
+    """A spec interval (``YYYYMMDD hhmmss`` or ``End``) as MAPL History wants it: ``HHMMSS``
+    with as many hours as needed (``240000`` is a day), or None for one calendar month, which
+    GCHP states with ``.monthly: 1``. ``End`` is the segment's length."""
+    if value == _END:
+        seconds = int((end - start).total_seconds())
+    else:
+        date, _, time = value.strip().partition(" ")
+        date, time = date.zfill(8), (time or "000000").zfill(6)
+        years, months, days = int(date[:4]), int(date[4:6]), int(date[6:])
+        if (years, months, days, int(time)) == (0, 1, 0, 0):
+            return None
+        if years or months:
+            raise ValueError(f"GCHP History cannot express the interval {value!r}")
+        seconds = days * 86400 + int(time[:2]) * 3600 + int(time[2:4]) * 60 + int(time[4:])
+    return f"{seconds // 3600:02d}{seconds % 3600 // 60:02d}{seconds % 60:02d}"
 
 
-def _rc_fields(collection: str, fields: list[str], gridcomp: str) -> list[str]:
-    names = fields or ["SpeciesConcVV_?ALL?"]
-    quoted = [f"'{name:<30}', '{gridcomp}'," for name in names]
-    lines = [_rc_line(collection, "fields", quoted[0])]
-    lines += [" " * (_KEY_WIDTH + 2) + entry for entry in quoted[1:]]
+def _rc_key(collection: str, attribute: str) -> str:
+    return f"  {f'{collection}.{attribute}:':<{_KEY_WIDTH}}"
+
+
+def _rc_fields(fields: list[str], component: str) -> str:
+    return f",\n{' ' * _FIELD_INDENT}".join(f"'{field}', '{component}'" for field in fields) + ","
+
+
+def _collection_lines(col: dict, gchp: bool, start: datetime, end: datetime) -> list[str]:
+    name = col["name"]
+    frequency = col.get("frequency", "00000001 000000")
+    duration = col.get("duration", frequency)
+    if name == "Restart":
+        lines = [f"{_rc_key(name, 'filename')}'{RESTART_TEMPLATE}',"]
+    else:
+        lines = [f"{_rc_key(name, 'template')}'%y4%m2%d2_%h2%n2z.nc4',"]
+    lines.append(f"{_rc_key(name, 'format')}'CFIO',")
+    if gchp:
+        lines.append(f"{_rc_key(name, 'timestampStart')}.true.")
+        freq, dur = gchp_interval(frequency, start, end), gchp_interval(duration, start, end)
+        if freq is None:
+            lines.append(f"{_rc_key(name, 'monthly')}1")
+        else:
+            lines.append(f"{_rc_key(name, 'frequency')}{freq}")
+        if dur is not None:
+            lines.append(f"{_rc_key(name, 'duration')}{dur}")
+    else:
+        for attribute, value in (("frequency", frequency), ("duration", duration)):
+            lines.append(_rc_key(name, attribute) + ("'End'," if value == _END else value))
+    lines.append(f"{_rc_key(name, 'mode')}'{col.get('mode', 'time-averaged')}'")
+    fields = list(col.get("fields") or ["SpeciesConcVV_?ALL?"])
+    lines.append(_rc_key(name, "fields") + _rc_fields(fields, "GCHPchem" if gchp else "GIGCchem"))
+    lines.append("::")
     return lines
 
 
-def gchp_interval(value: str) -> tuple[str, bool]:
-    """A ``YYYYMMDD hhmmss`` interval as GCHP's History wants it: ``(hhmmss, monthly)``.
-
-    MAPL History counts intervals in hours (``240000`` is one day) and has a separate
-    ``monthly`` switch for calendar months.
-    """
-    date, _, time = value.strip().partition(" ")
-    date, time = date.zfill(8), (time or "000000").zfill(6)
-    years, months, days = int(date[:4]), int(date[4:6]), int(date[6:])
-    if years == 0 and months == 1 and days == 0 and int(time) == 0:
-        return "010000", True
-    if years or months:
-        raise ValueError(f"GCHP History cannot express the interval {value!r} except one month")
-    hours = days * 24 + int(time[:2])
-    return f"{hours:02d}{time[2:]}", False
-
-
-def _collection_lines(col: dict, model: str) -> list[str]:
-    name = str(col["name"])
-    mode = col.get("mode", "time-averaged")
-    lines = [
-        "#" + "=" * 78,
-        f"# %%%%% THE {name} COLLECTION %%%%%",
-        "#" + "=" * 78,
-    ]
-    if model == "gchp":
-        freq, monthly = gchp_interval(col.get("frequency", "00000001 000000"))
-        dur, _ = gchp_interval(col.get("duration", col.get("frequency", "00000001 000000")))
-        lines += [
-            _rc_line(name, "template", "'%y4%m2%d2_%h2%n2z.nc4',"),
-            _rc_line(name, "format", "'CFIO',"),
-            _rc_line(name, "timestampStart", ".true."),
-            _rc_line(name, "monthly", "1" if monthly else "0"),
-            _rc_line(name, "frequency", freq),
-            _rc_line(name, "duration", dur),
-            _rc_line(name, "mode", f"'{mode}'"),
-        ]
-        lines += _rc_fields(name, list(col.get("fields") or []), "GCHPchem")
-    else:
-        lines += [
-            _rc_line(name, "template", "'%y4%m2%d2_%h2%n2z.nc4',"),
-            _rc_line(name, "frequency", str(col.get("frequency", "00000001 000000"))),
-            _rc_line(name, "duration", str(col.get("duration", col.get("frequency", "00000001 000000")))),
-            _rc_line(name, "mode", f"'{mode}'"),
-        ]
-        lines += _rc_fields(name, list(col.get("fields") or []), "GIGCchem")
-    return lines + ["::"]
-
-
-def _classic_restart_lines() -> list[str]:
-    return [
-        "#" + "=" * 78,
-        "# %%%%% THE Restart COLLECTION %%%%%",
-        "#" + "=" * 78,
-        _rc_line("Restart", "filename", "'./Restarts/GEOSChem.Restart.%y4%m2%d2_%h2%n2z.nc4',"),
-        _rc_line("Restart", "format", "'CFIO',"),
-        _rc_line("Restart", "frequency", "'End',"),
-        _rc_line("Restart", "duration", "'End',"),
-        _rc_line("Restart", "mode", "'instantaneous'"),
-        *_rc_fields("Restart", _CLASSIC_RESTART_FIELDS, "GIGCchem"),
-        "::",
-    ]
-
-
-def render_history(history: dict, model: str) -> str:
+def render_history(spec: dict) -> str:
     """``HISTORY.rc`` for ``spec["history"]``, Classic or GCHP flavour.
 
-    Classic always gets the Restart collection (see ``_CLASSIC_RESTART_FIELDS``); GCHP never
-    does, because its restart is MAPL's checkpoint, not a History collection.
+    Classic: intervals as ``YYYYMMDD hhmmss`` or ``'End'``, and always a Restart collection.
+    GCHP (MAPL): intervals as ``HHMMSS``, monthly output as ``.monthly: 1``, no Restart
+    collection (GCHP's restart is MAPL's checkpoint).
     """
-    collections = [c for c in history.get("collections", []) if c.get("name") != "Restart"]
-    names = ([] if model == "gchp" else ["Restart"]) + [str(c["name"]) for c in collections]
-    out = [
-        "#" + "=" * 78,
-        "# HISTORY.rc: GEOS-Chem diagnostic output (collections, frequencies, fields).",
-        "# Written by the GEOS-Chem Cloud Runner from the run spec.",
-        "#" + "=" * 78,
-    ]
-    if model == "gchp":
-        out += ["VERSION: 1", "EXPID:  OutputDir/GEOSChem", "EXPDSC: GEOS-Chem_devel", "VERBOSE: 0"]
-    else:
-        out += ["EXPID:  ./OutputDir/GEOSChem"]
-    out.append("")
-    if names:
-        out.append(f"COLLECTIONS: '{names[0]}',")
-        out += [f"             '{name}'," for name in names[1:]]
-    else:
-        out.append("COLLECTIONS:")
-    out.append("::")
-    if model != "gchp":
-        out += _classic_restart_lines()
+    gchp = spec["model"]["name"] == "gchp"
+    start = datetime.fromisoformat(spec["period"]["start"])
+    end = datetime.fromisoformat(spec["period"]["end"])
+    collections = list(spec["history"]["collections"])
+    if gchp:
+        collections = [c for c in collections if c["name"] != "Restart"]
+    elif not any(c["name"] == "Restart" for c in collections):
+        collections.insert(0, DEFAULT_CLASSIC_RESTART)
+    lines = [f"EXPID:  {HISTORY_EXPID['gchp' if gchp else 'classic']}"]
+    if gchp:
+        lines += ["EXPDSC: GEOS-Chem_devel", f"CoresPerNode: {spec['compute']['cores_per_node']}", "VERSION: 1"]
+    names = [f"'{c['name']}'," for c in collections]
+    lines.append("COLLECTIONS: " + "\n             ".join(names) if names else "COLLECTIONS:")
+    lines.append("::")
     for col in collections:
-        out += _collection_lines(col, model)
-    return "\n".join(out) + "\n"
+        lines += _collection_lines(col, gchp, start, end)
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,10 +289,8 @@ def prepare_run_dir(
     (root / OUTPUT_DIR).mkdir(exist_ok=True)
     (root / RESTART_DIR).mkdir(exist_ok=True)
     (root / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
-    (root / "geoschem_config.yml").write_text(
-        render_geoschem_config(spec["geoschem_config"], job_name=segment.job_name)
-    )
-    (root / "HISTORY.rc").write_text(render_history(spec["history"], segment.model))
+    (root / "geoschem_config.yml").write_text(render_geoschem_config(spec))
+    (root / "HISTORY.rc").write_text(render_history(spec))
     if segment.model == "gchp":
         settings_path = root / "setCommonRunSettings.sh"
         settings_path.write_text(render_common_run_settings(spec["gchp"]["setCommonRunSettings"]))

@@ -138,7 +138,7 @@ class Job:
         except (SpecError, TransportError) as exc:
             return self._refuse(raw, str(exc))
 
-        self.log = RunLog(self._log_path(), LogWatcher())
+        self.log = RunLog(self._log_path(), LogWatcher(), echo=sys.stdout)
         try:
             return self._run(raw, outputs)
         except Exception as exc:  # a runner bug must still leave a readable metrics.json
@@ -230,7 +230,8 @@ class Job:
             result = outcome.interrupted(self.signal)
         else:
             if seg.model == "gchp" and adopt_gchp_checkpoint(run_dir, seg):
-                self.log.runner_line(f"renamed Restarts/gcchem_internal_checkpoint to {end_restart_path(run_dir, seg).name}")
+                self.log.runner_line("renamed Restarts/gcchem_internal_checkpoint to "
+                                     + end_restart_path(run_dir, seg).name)
             restart = end_restart_path(run_dir, seg)
             result = outcome.judge(
                 model=seg.model,
@@ -301,7 +302,8 @@ class Job:
             restart_key = key if key in self.shipper.copied else None
 
         self.log.runner_line(f"finished: {result.status}" + (f" ({result.reason})" if result.reason else ""))
-        peak = max(self.sampler.peak_rss_mb if self.sampler else 0.0, children_peak_rss_mb() if self.model_started else 0.0)
+        peak = max(self.sampler.peak_rss_mb if self.sampler else 0.0,
+                   children_peak_rss_mb() if self.model_started else 0.0)
         document = metrics_document(
             job_name=seg.job_name, status=result.status, exit_code=exit_code, reason=result.reason,
             wall_seconds=time.monotonic() - self.started,
@@ -341,6 +343,10 @@ class Job:
                 log_tail=self.log.tail() if self.log else [f"[runner] {reason}"],
                 started_at=self.started_at, finished_at=utc_stamp(),
             )
+            if self.segment is not None and self.log is not None:
+                # The spec passed its check but could not be rendered: progress.json already
+                # says "starting" and must not stay that way.
+                self._write_progress("finished", simulated=self.segment.start, status=outcome.FAILED)
             try:
                 write_json(store, METRICS_KEY, document)
             except TransportError as exc:

@@ -213,7 +213,7 @@ class LocalBackend:
         pid = self._pid(job_dir)
         if pid is not None and self._alive(pid, job_dir):
             try:
-                # The runner leads its own session: the group holds it and the model.
+                # The runner leads its own session; it forwards the signal to the model's group.
                 os.killpg(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
