@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from containers.runner import rundir
 from simulations import spec
 from simulations.config import parse_config
 
@@ -50,8 +51,9 @@ def test_the_rendered_spec_matches_its_golden_file(case):
     cfg = config(yaml.safe_load((GOLDEN / f"{case}.config.yml").read_text()))
     rendered = render(cfg)
     check_golden(GOLDEN / f"{case}.spec.json", json.dumps(rendered, indent=2) + "\n")
-    check_golden(GOLDEN / f"{case}.geoschem_config.yml", spec.render_geoschem_config_yml(rendered))
-    check_golden(GOLDEN / f"{case}.HISTORY.rc", spec.render_history_rc(rendered))
+    # The runner renders the text files from the spec; one renderer, checked against the same goldens.
+    check_golden(GOLDEN / f"{case}.geoschem_config.yml", rundir.render_geoschem_config(rendered))
+    check_golden(GOLDEN / f"{case}.HISTORY.rc", rundir.render_history(rendered))
 
 
 # --- Segments, names, files ------------------------------------------------------------------
@@ -177,14 +179,14 @@ def test_geoschem_config_yml_reads_back_as_the_spec_values():
     cfg = config({"simulation": "fullchem", "resolution": "0.5x0.625", "domain": "NA", "levels": 47,
                   "start": "2019-07-01 06:00", "end": "2019-07-02"})
     rendered = render(cfg)
-    text = spec.render_geoschem_config_yml(rendered)
+    text = rundir.render_geoschem_config(rendered)
     assert yaml.safe_load(text) == rendered["geoschem_config"]
     assert "start_date: [20190701, 60000]" in text and "end_date: [20190702, 000000]" in text
     assert "  - 'NO'" in text  # quoted, or YAML would read the species as false
 
 
 def test_history_rc_for_classic_lists_every_collection():
-    text = spec.render_history_rc(render(config({**TWO_DAYS, "outputs": {"StateMet": "monthly"}})))
+    text = rundir.render_history(render(config({**TWO_DAYS, "outputs": {"StateMet": "monthly"}})))
     assert "COLLECTIONS: 'Restart',\n             'StateMet',\n::" in text
     assert "StateMet.frequency:         00000100 000000" in text
     assert "Restart.frequency:          'End'," in text
@@ -193,7 +195,7 @@ def test_history_rc_for_classic_lists_every_collection():
 def test_history_rc_for_gchp_leaves_the_restart_to_the_checkpoint():
     cfg = config({**TWO_DAYS, "model": "gchp", "resolution": "C24",
                   "outputs": {"SpeciesConc": "monthly", "StateMet": {"frequency": "end"}}})
-    text = spec.render_history_rc(render(cfg))
+    text = rundir.render_history(render(cfg))
     assert "'Restart'" not in text
     assert "SpeciesConc.monthly:        1" in text and "SpeciesConc.frequency" not in text
     assert "StateMet.frequency:         480000" in text
