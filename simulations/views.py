@@ -149,26 +149,29 @@ def simulation_file(request, pk, path):
     return FileResponse(open(target, "rb"), as_attachment=True, filename=target.name, content_type=content_type)
 
 
-@login_required
-@require_POST
-def simulation_submit(request, pk):
-    sim = get_object_or_404(Simulation.objects.manageable_by(request.user), pk=pk)
-    if services.simulation_submit(simulation_id=sim.id, actor=request.user, source="web"):
-        messages.success(request, "Simulation submitted.")
-    else:
-        messages.error(request, f"Only a draft can be submitted; this one is {sim.get_status_display()}.")
-    return redirect("simulations:detail", pk=sim.id)
+def _status_action(service, done: str, refused: str):
+    """A POST-only view that runs one status-changing service on a simulation the user may manage."""
+
+    @login_required
+    @require_POST
+    def view(request, pk):
+        sim = get_object_or_404(Simulation.objects.manageable_by(request.user), pk=pk)
+        if service(simulation_id=sim.id, actor=request.user, source="web"):
+            messages.success(request, done)
+        else:
+            messages.error(request, refused.format(status=sim.get_status_display()))
+        return redirect("simulations:detail", pk=sim.id)
+
+    return view
 
 
-@login_required
-@require_POST
-def simulation_cancel(request, pk):
-    sim = get_object_or_404(Simulation.objects.manageable_by(request.user), pk=pk)
-    if services.simulation_cancel(simulation_id=sim.id, actor=request.user, source="web"):
-        messages.success(request, "Cancel requested.")
-    else:
-        messages.error(request, f"This simulation is {sim.get_status_display()}; there is nothing to cancel.")
-    return redirect("simulations:detail", pk=sim.id)
+simulation_submit = _status_action(
+    services.simulation_submit, "Simulation submitted.", "Only a draft can be submitted; this one is {status}.")
+simulation_cancel = _status_action(
+    services.simulation_cancel, "Cancel requested.", "This simulation is {status}; there is nothing to cancel.")
+simulation_retry = _status_action(
+    services.simulation_retry, "Resuming from the last finished segment.",
+    "Only a failed or cancelled simulation can be resumed; this one is {status}.")
 
 
 @login_required
@@ -182,14 +185,3 @@ def simulation_clone(request, pk):
         return redirect("simulations:detail", pk=sim.id)
     messages.success(request, "Cloned into a new draft.")
     return redirect("simulations:detail", pk=clone.id)
-
-
-@login_required
-@require_POST
-def simulation_retry(request, pk):
-    sim = get_object_or_404(Simulation.objects.manageable_by(request.user), pk=pk)
-    if services.simulation_retry(simulation_id=sim.id, actor=request.user, source="web"):
-        messages.success(request, "Resuming from the last finished segment.")
-    else:
-        messages.error(request, "Only a failed or cancelled simulation can be resumed.")
-    return redirect("simulations:detail", pk=sim.id)

@@ -18,6 +18,17 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _sync_until_final(sim, timeout_s):
+    """What the scheduled sync does, until the simulation ends (or the time is up)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        services.jobs_sync()
+        sim.refresh_from_db()
+        if sim.is_final:
+            return
+        time.sleep(0.2)
+
+
 def test_the_two_day_example_runs_to_success_with_geoschem_files(capsys):
     call_command("run_simulation", "--config", str(ROOT / "examples" / "demo-transport-tracers-4x5.yml"),
                  "--wait", "--json")
@@ -43,13 +54,7 @@ def test_a_run_killed_while_nobody_watched_is_found_by_the_next_sync(alice, two_
     pid = int((Path(settings.LOCAL_JOBS_DIR) / job.name / "runner.pid").read_text())
     time.sleep(1.0)
     os.killpg(pid, signal.SIGKILL)  # no SIGTERM: nothing gets to write metrics.json
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        services.jobs_sync()
-        sim.refresh_from_db()
-        if sim.is_final:
-            break
-        time.sleep(0.2)
+    _sync_until_final(sim, 20)
     assert sim.status == Simulation.Status.FAILED
     assert "stopped without reporting an end" in sim.status_reason
 
@@ -65,13 +70,7 @@ def test_cancelling_a_running_demo_run_stops_it(alice, two_days):
         time.sleep(0.1)
     services.jobs_sync()
     assert services.simulation_cancel(simulation_id=sim.id, actor=alice) is True
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        services.jobs_sync()
-        sim.refresh_from_db()
-        if sim.is_final:
-            break
-        time.sleep(0.2)
+    _sync_until_final(sim, 40)
     assert sim.status == Simulation.Status.CANCELLED
     assert sim.status_reason == "cancelled by alice@example.org"
     job.refresh_from_db()
