@@ -224,6 +224,8 @@ GCCLASSIC_EXECUTABLE = envstr("GCR_GCCLASSIC_EXECUTABLE", "demo")
 GCHP_EXECUTABLE = envstr("GCR_GCHP_EXECUTABLE", "demo")
 INPUT_ROOT = envstr("GCR_INPUT_ROOT", str(DATA_DIR / "ExtData"))
 LOCAL_JOBS_DIR = DATA_DIR / "jobs"
+# After this many interruptions (Spot reclaims) the rest of a run moves to on-demand capacity.
+SPOT_MAX_INTERRUPTIONS = envint("GCR_SPOT_MAX_INTERRUPTIONS", 3)
 # A run whose runner has not written progress for this long is marked failed by the stuck check.
 STUCK_AFTER_MINUTES = envint("GCR_STUCK_AFTER_MINUTES", 30)
 # The sync task polls the backend every SYNC_EVERY_SECONDS for up to SYNC_LOOP_SECONDS per run.

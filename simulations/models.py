@@ -73,6 +73,11 @@ class Simulation(models.Model):
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    capacity = models.CharField(
+        max_length=10, default="on-demand",
+        help_text="Capacity for the next segment: the configuration's, until Spot interruptions move it to on-demand.",
+    )
+    interruptions = models.PositiveIntegerField(default=0, help_text="Segments interrupted from outside (Spot).")
 
     objects = SimulationQuerySet.as_manager()
 
@@ -145,7 +150,9 @@ class Job(models.Model):
     progress_percent = models.FloatField(default=0.0)
     simulated_until = models.DateTimeField(null=True, blank=True)
     metrics = models.JSONField(null=True, blank=True)
+    interrupted = models.BooleanField(default=False, help_text="Stopped from outside (Spot reclaim), not by the model.")
     created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True, help_text="When the backend state last changed.")
     submitted_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)

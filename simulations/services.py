@@ -22,11 +22,9 @@ from simulations.models import Job, Simulation, SimulationEvent
 
 log = logging.getLogger(__name__)
 Status = Simulation.Status
-
-# A segment interrupted by something other than a cancel (a Spot reclaim, a machine restart)
-# is tried again from its restart this many times before the simulation fails.
-MAX_INTERRUPTIONS = 3
-
+# The order a job's states come in; a report of an earlier state than the job's is stale.
+STATE_RANK = {state: rank for rank, state in enumerate(
+    ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"])} | {"FAILED": 5}
 
 # --- helpers -------------------------------------------------------------------------------------
 def _event(sim_id, *, source: str, message: str, actor=None, job=None, from_status="", to_status="") -> None:
@@ -67,17 +65,16 @@ def executable_for(model: str) -> str:
 
 
 def config_check(raw) -> tuple[RunConfig | None, list[FieldError]]:
-    """Validate a configuration for this platform: GEOS-Chem's rules, then the demo model's limits."""
+    """Validate a configuration for this platform: GEOS-Chem's rules, then the backend's limits."""
     if not isinstance(raw, dict):
         return None, [FieldError("", "the configuration must be a mapping of keys to values")]
     try:
         cfg = parse_config(raw)
     except ConfigInvalid as exc:
         return None, list(exc.errors)
-    if executable_for(cfg.model) == "demo":
-        problems = catalog.demo_problems(cfg)
-        if problems:
-            return None, problems
+    problems = get_backend().config_problems(cfg)
+    if problems:
+        return None, problems
     return cfg, []
 
 
@@ -97,6 +94,7 @@ def simulation_create(*, owner, raw_config: dict, source: str = "web") -> Simula
             config=config_to_dict(cfg),
             executable=executable_for(cfg.model),
             segments_total=len(runspec.segment_periods(cfg)),
+            capacity=cfg.compute.capacity,
         )
         sim.output_uri = f"{settings.OUTPUT_ROOT_URI}{sim.id}/"
         sim.save()
@@ -158,8 +156,9 @@ def segment_submit_next(*, simulation_id) -> Job | None:
         spec = runspec.render_spec(
             cfg, simulation_id=str(sim.id), segment_index=segment, attempt=attempt,
             executable=sim.executable, backend=backend.name, input_root=settings.INPUT_ROOT,
-            output_uri=sim.output_uri, restart_uri=_restart_uri(sim, segment),
+            output_uri=sim.output_uri, restart_uri=_restart_uri(sim, segment), capacity=sim.capacity,
         )
+        spec = backend.prepare_spec(spec)
         # GEOS-Chem's dates are UTC.
         start, end = (when.replace(tzinfo=dt_timezone.utc) for when in periods[segment - 1])
         try:
@@ -208,12 +207,13 @@ def _overall_progress(sim: Simulation, job_percent: float) -> float:
 def job_apply_state(*, job_id: int, state: JobState, source: str = "task") -> bool:
     """Apply a backend's report on one job; returns whether anything changed.
 
-    A job in a final state never changes again, so duplicate or out-of-order reports are
-    harmless. Finishing a segment advances the simulation or queues the next segment.
+    A job's state only moves forward and a final state never changes again, so duplicate or
+    out-of-order reports are harmless. Finishing a segment advances the simulation or queues the
+    next segment.
     """
     with transaction.atomic():
         job = Job.objects.select_related("simulation").filter(id=job_id).first()
-        if job is None or job.is_final:
+        if job is None or job.is_final or STATE_RANK.get(state.state, -1) < STATE_RANK[job.state]:
             return False
         sim = job.simulation
         now = timezone.now()
@@ -225,9 +225,11 @@ def job_apply_state(*, job_id: int, state: JobState, source: str = "task") -> bo
         )
         if state.started_at and not job.started_at:
             fields["started_at"] = state.started_at
+        if state.state != job.state:
+            fields["state_changed_at"] = now
         if state.state in Job.FINAL_STATES:
             fields.update(stopped_at=state.stopped_at or now, exit_code=state.exit_code,
-                          status_reason=state.reason, metrics=state.metrics)
+                          status_reason=state.reason, metrics=state.metrics, interrupted=state.interrupted)
             if state.state == Job.State.SUCCEEDED:
                 fields["progress_percent"] = 100.0
         changed = Job.objects.filter(id=job.id, state=job.state).update(state=state.state, **fields)
@@ -273,17 +275,31 @@ def _segment_failed(sim_id, job: Job, state: JobState, source: str) -> None:
     if sim.status == Status.CANCELLING:
         _finish_cancel(sim, job, source)
         return
-    interrupted = (state.metrics or {}).get("status") == "interrupted"
-    interruptions = sim.jobs.filter(segment=job.segment, metrics__status="interrupted").count()
-    if interrupted and interruptions <= MAX_INTERRUPTIONS and sim.is_active:
-        _event(sim_id, source=source, job=job,
-               message=f"segment {job.segment} was interrupted ({interruptions}/{MAX_INTERRUPTIONS}); "
-                       "resuming from its restart")
-        _enqueue("simulations.tasks.submit_next_segment", str(sim_id))
+    if state.interrupted and sim.is_active:
+        _segment_interrupted(sim, job, state, source)
         return
     reason = f"segment {job.segment} failed: {state.reason or 'no reason given'}"
     _transition(sim_id, to=Status.FAILED, allowed_from=Simulation.ACTIVE_STATUSES, source=source, job=job,
                 message=reason.splitlines()[0], status_reason=reason, finished_at=timezone.now())
+
+
+def _segment_interrupted(sim: Simulation, job: Job, state: JobState, source: str) -> None:
+    """Resume from the last restart; after too many interruptions, move the rest of the run to on-demand."""
+    Simulation.objects.filter(id=sim.id).update(interruptions=F("interruptions") + 1)
+    sim.refresh_from_db(fields=["interruptions", "capacity"])
+    limit = settings.SPOT_MAX_INTERRUPTIONS
+    message = (f"segment {job.segment} was interrupted ({state.reason.splitlines()[0] if state.reason else 'stopped'}); "
+               f"interruption {sim.interruptions} of at most {limit}; resuming from its last restart")
+    if sim.interruptions > limit and sim.capacity == "on-demand":
+        reason = f"segment {job.segment} failed: interrupted {sim.interruptions} times, even on on-demand capacity"
+        _transition(sim.id, to=Status.FAILED, allowed_from=Simulation.ACTIVE_STATUSES, source=source, job=job,
+                    message=reason, status_reason=reason, finished_at=timezone.now())
+        return
+    if sim.interruptions >= limit and sim.capacity == "spot":
+        Simulation.objects.filter(id=sim.id).update(capacity="on-demand")
+        message += f"; after {sim.interruptions} interruptions the rest of the run moves to on-demand capacity"
+    _event(sim.id, source=source, job=job, message=message)
+    _enqueue("simulations.tasks.submit_next_segment", str(sim.id))
 
 
 def _finish_cancel(sim: Simulation, job: Job | None, source: str) -> None:

@@ -62,8 +62,12 @@ def restart_filename(cfg: RunConfig, when: datetime) -> str:
 # --- The spec ------------------------------------------------------------------------------------
 
 def render_spec(cfg: RunConfig, *, simulation_id: str, segment_index: int, attempt: int, executable: str,
-                backend: str, input_root: str, output_uri: str, restart_uri: str | None) -> dict:
-    """The run spec for segment `segment_index` (1-based) of the run, attempt `attempt`."""
+                backend: str, input_root: str, output_uri: str, restart_uri: str | None,
+                capacity: str | None = None) -> dict:
+    """The run spec for segment `segment_index` (1-based) of the run, attempt `attempt`.
+
+    `capacity` overrides the configuration's (a run moved to on-demand after Spot interruptions).
+    """
     periods = segment_periods(cfg)
     if not 1 <= segment_index <= len(periods):
         raise ValueError(f"segment_index must be within 1..{len(periods)} (got {segment_index})")
@@ -95,7 +99,7 @@ def render_spec(cfg: RunConfig, *, simulation_id: str, segment_index: int, attem
         "history": {"collections": [restart] + outputs},
         "gchp": _gchp(cfg, start, end) if cfg.model == "gchp" else None,
         "compute": {"backend": backend, "instance_type": cfg.compute.instance_type,
-                    "capacity": cfg.compute.capacity, "nodes": cfg.compute.nodes,
+                    "capacity": capacity or cfg.compute.capacity, "nodes": cfg.compute.nodes,
                     "cores_per_node": cfg.compute.cores_per_node,
                     # OpenMP threads: Classic uses every core of its node; GCHP is MPI-only.
                     "threads": cfg.compute.cores_per_node if cfg.model == "classic" else 1},

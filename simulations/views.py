@@ -119,20 +119,16 @@ def simulation_status(request, pk):
 
 @login_required
 def simulation_log(request, pk):
-    """The log of the newest job from a byte offset, for the log tail."""
+    """The log of the newest job from an opaque position (a byte offset, a CloudWatch token)."""
     sim = get_object_or_404(Simulation.objects.visible_to(request.user), pk=pk)
     job = sim.jobs.order_by("-segment", "-attempt").first()
     if job is None or not job.backend_id:
         return JsonResponse({"job": None, "text": "", "next_offset": 0, "complete": sim.is_final})
-    try:
-        offset = max(0, int(request.GET.get("offset", "0")))
-    except ValueError:
-        offset = 0
+    position = request.GET.get("position", "")[:512]
     if request.GET.get("job") not in (None, job.name):
-        offset = 0  # a new segment began: start its log from the top
-    chunk = get_backend(job.backend).read_log(job.backend_id, offset=offset)
-    return JsonResponse({"job": job.name, "text": chunk.text, "next_offset": chunk.next_offset,
-                         "complete": chunk.complete})
+        position = ""  # a new segment began: start its log from the top
+    chunk = get_backend(job.backend).read_log(job.backend_id, position=position)
+    return JsonResponse({"job": job.name, "text": chunk.text, "position": chunk.position, "complete": chunk.complete})
 
 
 @login_required

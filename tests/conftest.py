@@ -32,6 +32,14 @@ class FakeBackend:
         self.describe_calls = 0
         self.cancels: list[tuple[str, str]] = []
 
+    def config_problems(self, cfg):
+        from simulations import catalog
+
+        return catalog.demo_problems(cfg)
+
+    def prepare_spec(self, spec):
+        return spec
+
     def submit(self, *, job_name, spec):
         if job_name in self.states:
             return SubmitResult(job_name, already_existed=True)
@@ -50,10 +58,11 @@ class FakeBackend:
     def cancel(self, backend_id, *, reason):
         self.cancels.append((backend_id, reason))
 
-    def read_log(self, backend_id, *, offset=0, limit=65536):
+    def read_log(self, backend_id, *, position="", limit=65536):
+        offset = int(position or 0)
         text = self.logs.get(backend_id, "")
         chunk = text[offset:offset + limit]
-        return LogChunk(chunk, offset + len(chunk), self.states[backend_id].state in ("SUCCEEDED", "FAILED"))
+        return LogChunk(chunk, str(offset + len(chunk)), self.states[backend_id].state in ("SUCCEEDED", "FAILED"))
 
     def read_progress(self, backend_id):
         return self.states[backend_id].progress

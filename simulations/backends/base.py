@@ -42,12 +42,16 @@ class JobState:
     heartbeat_at: datetime | None = None
     progress: dict | None = None
     metrics: dict | None = None
+    # Stopped from outside (a Spot reclaim, SIGTERM that was not a cancel): resume, don't fail.
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)
 class LogChunk:
+    """Log text from a position on; `position` is opaque (a byte offset, a CloudWatch token)."""
+
     text: str
-    next_offset: int
+    position: str
     complete: bool = False  # the job is over and nothing more will be written
 
 
@@ -60,12 +64,16 @@ class SubmitResult:
 class ComputeBackend(Protocol):
     name: str
 
+    def config_problems(self, cfg) -> list: ...  # FieldErrors for what this backend cannot run
+
+    def prepare_spec(self, spec: dict) -> dict: ...  # the spec with this backend's fields added
+
     def submit(self, *, job_name: str, spec: dict) -> SubmitResult: ...
 
     def describe(self, backend_ids: list[str]) -> dict[str, JobState]: ...
 
     def cancel(self, backend_id: str, *, reason: str) -> None: ...
 
-    def read_log(self, backend_id: str, *, offset: int = 0, limit: int = 65536) -> LogChunk: ...
+    def read_log(self, backend_id: str, *, position: str = "", limit: int = 65536) -> LogChunk: ...
 
     def read_progress(self, backend_id: str) -> dict | None: ...

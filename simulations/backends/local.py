@@ -16,6 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from django.conf import settings
+
+from simulations import catalog
 from simulations.backends.base import BackendError, JobState, LogChunk, SubmitResult, parse_utc
 
 RUNNER = Path(__file__).resolve().parents[2] / "containers" / "runner" / "runner.py"
@@ -101,6 +104,14 @@ class LocalBackend:
         return state != "Z" and job_dir.name in cmdline
 
     # --- operations --------------------------------------------------------------------------
+    def config_problems(self, cfg) -> list:
+        """The demo model's limits when it is the model here; a real build runs what GEOS-Chem runs."""
+        executable = settings.GCHP_EXECUTABLE if cfg.model == "gchp" else settings.GCCLASSIC_EXECUTABLE
+        return catalog.demo_problems(cfg) if executable == "demo" else []
+
+    def prepare_spec(self, spec: dict) -> dict:
+        return spec  # the platform's spec is all the local runner needs
+
     def submit(self, *, job_name: str, spec: dict) -> SubmitResult:
         job_dir = self._job_dir(job_name)
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +156,7 @@ class LocalBackend:
         started_at = parse_utc(progress.get("started_at")) if progress else None
         heartbeat = parse_utc(progress.get("updated_at")) if progress else None
         if metrics is not None:
-            return self._final_state(backend_id, metrics, progress, started_at, report_dir)
+            return self._final_state(backend_id, job_dir, metrics, progress, started_at, report_dir)
         pid = self._pid(job_dir)
         if pid is None:
             if (job_dir / "cancel_requested").exists():
@@ -160,7 +171,7 @@ class LocalBackend:
         # Dead without metrics.json: killed hard (SIGKILL, out of memory, machine restart).
         metrics = _read_json(report_dir / "metrics.json") if report_dir else None
         if metrics is not None:  # it finished between our two reads
-            return self._final_state(backend_id, metrics, progress, started_at, report_dir)
+            return self._final_state(backend_id, job_dir, metrics, progress, started_at, report_dir)
         tail = self._log_tail(job_dir, report_dir)
         reason = "the runner stopped without reporting an end (killed, out of memory, or the machine restarted)"
         if tail:
@@ -170,13 +181,14 @@ class LocalBackend:
             stopped_at=heartbeat or datetime.now(timezone.utc), heartbeat_at=heartbeat, progress=progress,
         )
 
-    def _final_state(self, backend_id, metrics, progress, started_at, report_dir) -> JobState:
+    def _final_state(self, backend_id, job_dir, metrics, progress, started_at, report_dir) -> JobState:
         succeeded = metrics.get("status") == "succeeded"
         reason = metrics.get("reason") or ""
         if not succeeded and metrics.get("log_tail"):
             reason = (reason + ". Last log lines:\n" if reason else "Last log lines:\n") + "\n".join(
                 metrics["log_tail"][-LOG_TAIL_LINES:]
             )
+        interrupted = metrics.get("status") == "interrupted" and not (job_dir / "cancel_requested").exists()
         return JobState(
             backend_id,
             "SUCCEEDED" if succeeded else "FAILED",
@@ -187,6 +199,7 @@ class LocalBackend:
             heartbeat_at=parse_utc(progress.get("updated_at")) if progress else None,
             progress=progress,
             metrics=metrics,
+            interrupted=interrupted,
         )
 
     def _log_path(self, job_dir: Path, report_dir: Path | None) -> Path:
@@ -218,7 +231,8 @@ class LocalBackend:
             except ProcessLookupError:
                 pass
 
-    def read_log(self, backend_id: str, *, offset: int = 0, limit: int = 65536) -> LogChunk:
+    def read_log(self, backend_id: str, *, position: str = "", limit: int = 65536) -> LogChunk:
+        offset = int(position) if position.isdigit() else 0
         job_dir = self._job_dir(backend_id)
         report_dir = self._report_dir(job_dir) if job_dir.exists() else None
         path = self._log_path(job_dir, report_dir)
@@ -228,11 +242,11 @@ class LocalBackend:
                 fh.seek(max(0, offset))
                 data = fh.read(limit)
         except FileNotFoundError:
-            return LogChunk("", offset, complete)
+            return LogChunk("", str(offset), complete)
         # Cut at the last whole line so a multi-byte character or a line is never split.
         if len(data) == limit and b"\n" in data:
             data = data[: data.rindex(b"\n") + 1]
-        return LogChunk(data.decode(errors="replace"), max(0, offset) + len(data), complete)
+        return LogChunk(data.decode(errors="replace"), str(offset + len(data)), complete)
 
     def read_progress(self, backend_id: str) -> dict | None:
         job_dir = self._job_dir(backend_id)

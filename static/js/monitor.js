@@ -5,7 +5,7 @@
   if (!root) return;
   const logEl = document.getElementById("log");
   const follow = document.getElementById("follow");
-  let offset = 0, job = null, wasFinal = root.dataset.final === "true";
+  let position = "", job = null, wasFinal = root.dataset.final === "true";
 
   async function getJSON(url) {
     const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -14,10 +14,11 @@
   }
 
   async function pollLog() {
-    const url = root.dataset.logUrl + "?offset=" + offset + (job ? "&job=" + encodeURIComponent(job) : "");
+    const url = root.dataset.logUrl + "?position=" + encodeURIComponent(position) + (job ? "&job=" + encodeURIComponent(job) : "");
     const d = await getJSON(url);
-    if (d.job && d.job !== job) { job = d.job; offset = 0; logEl.textContent = ""; document.getElementById("log-job").textContent = d.job; }
-    if (d.text) { logEl.textContent += d.text; offset = d.next_offset; if (follow.checked) logEl.scrollTop = logEl.scrollHeight; }
+    if (d.job && d.job !== job) { job = d.job; position = ""; logEl.textContent = ""; document.getElementById("log-job").textContent = d.job; }
+    if (d.position) position = d.position;
+    if (d.text) { logEl.textContent += d.text; if (follow.checked) logEl.scrollTop = logEl.scrollHeight; }
     return d;
   }
 

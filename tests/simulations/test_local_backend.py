@@ -138,12 +138,12 @@ def test_the_runner_survives_its_parent(backend, tmp_path):
 def test_reading_the_log_goes_forward_from_an_offset(backend, tmp_path):
     backend.submit(job_name="gcr-g-s001-a1", spec=_spec(tmp_path, "gcr-g-s001-a1", "succeed"))
     _final(backend, "gcr-g-s001-a1")
-    first = backend.read_log("gcr-g-s001-a1", offset=0, limit=9)
+    first = backend.read_log("gcr-g-s001-a1", limit=9)
     assert first.text == "line 0\n"  # cut at the last whole line
-    rest = backend.read_log("gcr-g-s001-a1", offset=first.next_offset)
+    rest = backend.read_log("gcr-g-s001-a1", position=first.position)
     assert rest.text == "line 1\nline 2\n"
     assert rest.complete
-    assert backend.read_log("gcr-g-s001-a1", offset=rest.next_offset).text == ""
+    assert backend.read_log("gcr-g-s001-a1", position=rest.position).text == ""
 
 
 def test_a_job_whose_submitter_died_before_starting_it_is_failed_after_a_minute(backend, tmp_path):

@@ -154,7 +154,8 @@ def test_an_interrupted_segment_resumes_as_a_new_attempt(alice, two_days, fake_b
                                                          django_capture_on_commit_callbacks):
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
     job = sim.jobs.get()
-    fake_backend.set(job.name, "FAILED", exit_code=143, reason="received SIGTERM", metrics={"status": "interrupted"})
+    fake_backend.set(job.name, "FAILED", exit_code=143, reason="received SIGTERM", metrics={"status": "interrupted"},
+                     interrupted=True)
     with django_capture_on_commit_callbacks(execute=True):
         services.jobs_sync()
     sim.refresh_from_db()

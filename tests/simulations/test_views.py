@@ -113,9 +113,9 @@ def test_status_and_log_report_the_live_job(client, alice, two_days, fake_backen
     status = client.get(reverse("simulations:status", args=[sim.id])).json()
     assert status["status"] == "starting"
     assert status["live"]["percent"] == 25.0
-    log = client.get(reverse("simulations:log", args=[sim.id]), {"offset": 0}).json()
+    log = client.get(reverse("simulations:log", args=[sim.id])).json()
     assert log["job"] == job.name and "X-HRS" in log["text"]
-    more = client.get(reverse("simulations:log", args=[sim.id]), {"offset": log["next_offset"], "job": job.name})
+    more = client.get(reverse("simulations:log", args=[sim.id]), {"position": log["position"], "job": job.name})
     assert more.json()["text"] == ""
 
 
