@@ -60,7 +60,7 @@ def required(flag: str, *names: str) -> dict[str, str]:
     """The values of `names`; fail start-up naming every missing one, since `flag` is on."""
     missing = [name for name in names if not os.environ.get(name)]
     if missing:
-        raise ImproperlyConfigured(f"{flag} is on, so these settings are required: {', '.join(missing)}")
+        raise ImproperlyConfigured(f"with {flag} these settings are required: {', '.join(missing)}")
     return {name: os.environ[name] for name in names}
 
 
@@ -192,7 +192,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Email -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = envstr("GCR_FROM_EMAIL", "GEOS-Chem Cloud Runner <noreply@localhost>")
 if envbool("GCR_SMTP", False):
-    _smtp = required("GCR_SMTP", "GCR_SMTP_HOST")
+    _smtp = required("GCR_SMTP=on", "GCR_SMTP_HOST")
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = _smtp["GCR_SMTP_HOST"]
     EMAIL_PORT = envint("GCR_SMTP_PORT", 587)
@@ -202,35 +202,66 @@ if envbool("GCR_SMTP", False):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-# --- Files: static by whitenoise, outputs on local disk ---------------------------------
-STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-# Outputs and media on local disk; S3 (GCR_S3) arrives with the AWS backend.
-_default_storage = {
-    "BACKEND": "django.core.files.storage.FileSystemStorage",
-    "OPTIONS": {"location": str(DATA_DIR / "media")},
-}
-OUTPUT_ROOT_URI = (DATA_DIR / "outputs").as_uri() + "/"
-STORAGES = {
-    "default": _default_storage,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
-
-# --- Compute -----------------------------------------------------------------------------------
-COMPUTE_BACKEND = envchoice("GCR_COMPUTE_BACKEND", "local", ("local",))
-# "demo" runs the demo model; a path runs a real GEOS-Chem build on the local backend.
-GCCLASSIC_EXECUTABLE = envstr("GCR_GCCLASSIC_EXECUTABLE", "demo")
-GCHP_EXECUTABLE = envstr("GCR_GCHP_EXECUTABLE", "demo")
+# --- Compute, and where outputs go ------------------------------------------------------------
+# local: the runner as a subprocess here, outputs under var/. batch: AWS Batch, outputs on S3
+# (docs/aws.md); its settings are then required.
+COMPUTE_BACKEND = envchoice("GCR_COMPUTE_BACKEND", "local", ("local", "batch"))
+BATCH = COMPUTE_BACKEND == "batch"
+if BATCH:
+    _aws = required("GCR_COMPUTE_BACKEND=batch", "GCR_AWS_REGION", "GCR_AWS_PREFIX", "GCR_S3_BUCKET",
+                    "GCR_SQS_QUEUE_URL")
+    AWS_REGION = _aws["GCR_AWS_REGION"]
+    AWS_PREFIX = _aws["GCR_AWS_PREFIX"]
+    S3_BUCKET = _aws["GCR_S3_BUCKET"]
+    SQS_QUEUE_URL = _aws["GCR_SQS_QUEUE_URL"]
+else:
+    AWS_REGION = envstr("GCR_AWS_REGION", "us-east-1")
+    AWS_PREFIX = envstr("GCR_AWS_PREFIX", "gcr-dev")
+    S3_BUCKET = envstr("GCR_S3_BUCKET")
+    SQS_QUEUE_URL = envstr("GCR_SQS_QUEUE_URL")
+BATCH_TIMEOUT_HOURS = envint("GCR_BATCH_TIMEOUT_HOURS", 24)
+S3_URL_EXPIRY_SECONDS = envint("GCR_S3_URL_EXPIRY_SECONDS", 3600)
+# Where the runner in a container finds GEOS-Chem's input data, and where it stages it from.
+INPUT_SOURCE = envstr("GCR_INPUT_SOURCE", "s3://geos-chem")
+CONTAINER_INPUT_ROOT = envstr("GCR_CONTAINER_INPUT_ROOT", "/scratch/ExtData")
+# "demo" runs the demo model; a path runs a real GEOS-Chem build (in the images: /opt/geos-chem/bin).
+GCCLASSIC_EXECUTABLE = envstr("GCR_GCCLASSIC_EXECUTABLE", "/opt/geos-chem/bin/gcclassic" if BATCH else "demo")
+GCHP_EXECUTABLE = envstr("GCR_GCHP_EXECUTABLE", "/opt/geos-chem/bin/gchp" if BATCH else "demo")
 INPUT_ROOT = envstr("GCR_INPUT_ROOT", str(DATA_DIR / "ExtData"))
 LOCAL_JOBS_DIR = DATA_DIR / "jobs"
+# A job in RUNNABLE this long is reported with the likely cause, and cancelled if asked.
+RUNNABLE_STUCK_MINUTES = envint("GCR_RUNNABLE_STUCK_MINUTES", 60)
+RUNNABLE_STUCK_CANCEL = envbool("GCR_RUNNABLE_STUCK_CANCEL", False)
 # After this many interruptions (Spot reclaims) the rest of a run moves to on-demand capacity.
 SPOT_MAX_INTERRUPTIONS = envint("GCR_SPOT_MAX_INTERRUPTIONS", 3)
 # A run whose runner has not written progress for this long is marked failed by the stuck check.
 STUCK_AFTER_MINUTES = envint("GCR_STUCK_AFTER_MINUTES", 30)
-# The sync task polls the backend every SYNC_EVERY_SECONDS for up to SYNC_LOOP_SECONDS per run.
+# The sync task polls the backend every SYNC_EVERY_SECONDS for up to SYNC_LOOP_SECONDS per run;
+# on Batch one DescribeJobs pass a minute (plus the event queue) is enough.
 SYNC_EVERY_SECONDS = envint("GCR_SYNC_EVERY_SECONDS", 5)
-SYNC_LOOP_SECONDS = envint("GCR_SYNC_LOOP_SECONDS", 50)
+SYNC_LOOP_SECONDS = envint("GCR_SYNC_LOOP_SECONDS", 0 if BATCH else 50)
+
+# --- Files: static by whitenoise; media and outputs on local disk or S3 -------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+if BATCH:
+    OUTPUT_ROOT_URI = f"s3://{S3_BUCKET}/runs/"
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": S3_BUCKET, "region_name": AWS_REGION, "location": "media",
+                    "querystring_expire": S3_URL_EXPIRY_SECONDS},
+    }
+else:
+    OUTPUT_ROOT_URI = (DATA_DIR / "outputs").as_uri() + "/"
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "media")},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- Tasks (django-q2 on the database) ---------------------------------------------------------
 Q_CLUSTER = {

@@ -153,6 +153,7 @@ class Job(models.Model):
     interrupted = models.BooleanField(default=False, help_text="Stopped from outside (Spot reclaim), not by the model.")
     created_at = models.DateTimeField(auto_now_add=True)
     state_changed_at = models.DateTimeField(null=True, blank=True, help_text="When the backend state last changed.")
+    stuck_reported_at = models.DateTimeField(null=True, blank=True, help_text="When it was reported stuck in RUNNABLE.")
     submitted_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)

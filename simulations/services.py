@@ -27,7 +27,7 @@ STATE_RANK = {state: rank for rank, state in enumerate(
     ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"])} | {"FAILED": 5}
 
 # --- helpers -------------------------------------------------------------------------------------
-def _event(sim_id, *, source: str, message: str, actor=None, job=None, from_status="", to_status="") -> None:
+def record_event(sim_id, *, source: str, message: str, actor=None, job=None, from_status="", to_status="") -> None:
     SimulationEvent.objects.create(
         simulation_id=sim_id, job=job, actor=actor, source=source,
         from_status=from_status, to_status=to_status, message=message,
@@ -49,7 +49,7 @@ def _transition(sim_id, *, to: str, allowed_from: Iterable[str], source: str, me
     )
     if not changed:
         return False
-    _event(sim_id, source=source, message=message, actor=actor, job=job, from_status=current, to_status=to)
+    record_event(sim_id, source=source, message=message, actor=actor, job=job, from_status=current, to_status=to)
     return True
 
 
@@ -99,7 +99,7 @@ def simulation_create(*, owner, raw_config: dict, source: str = "web") -> Simula
         sim.output_uri = f"{settings.OUTPUT_ROOT_URI}{sim.id}/"
         sim.save()
         label = " with the demo model" if sim.is_demo else ""
-        _event(sim.id, source=source, actor=owner, to_status=Status.DRAFT,
+        record_event(sim.id, source=source, actor=owner, to_status=Status.DRAFT,
                message=f"created{label}: {sim.segments_total} segment(s)")
     return sim
 
@@ -180,7 +180,7 @@ def segment_submit_next(*, simulation_id) -> Job | None:
     with transaction.atomic():
         Job.objects.filter(id=job.id, backend_id="").update(backend_id=result.backend_id, submitted_at=timezone.now())
         if not result.already_existed:
-            _event(sim.id, source="task", job=job,
+            record_event(sim.id, source="task", job=job,
                    message=f"segment {segment}/{sim.segments_total} submitted as {job.name} (attempt {attempt})")
         _transition(sim.id, to=Status.STARTING, allowed_from=[Status.QUEUED], source="task", job=job,
                     message=f"{job.name} submitted to the {backend.name} backend")
@@ -199,7 +199,7 @@ def _job_failed_to_submit(sim: Simulation, job: Job, reason: str) -> None:
 
 
 # --- applying what the backend says -------------------------------------------------------------
-def _overall_progress(sim: Simulation, job_percent: float) -> float:
+def overall_progress(sim: Simulation, job_percent: float) -> float:
     done = sim.segments_done + max(0.0, min(job_percent, 100.0)) / 100.0
     return round(100.0 * done / sim.segments_total, 2)
 
@@ -236,11 +236,11 @@ def job_apply_state(*, job_id: int, state: JobState, source: str = "task") -> bo
         if not changed:
             return False
         if state.state != job.state:
-            _event(sim.id, source=source, job=job, message=f"{job.name}: {job.state} -> {state.state}"
+            record_event(sim.id, source=source, job=job, message=f"{job.name}: {job.state} -> {state.state}"
                    + (f" ({state.reason.splitlines()[0]})" if state.reason else ""))
         Simulation.objects.filter(id=sim.id).update(
             last_seen_at=state.heartbeat_at or sim.last_seen_at,
-            progress_percent=_overall_progress(sim, fields["progress_percent"]),
+            progress_percent=overall_progress(sim, fields["progress_percent"]),
             simulated_until=fields["simulated_until"] or sim.simulated_until,
         )
         if state.state == Job.State.RUNNING:
@@ -265,7 +265,7 @@ def _segment_succeeded(sim_id, job: Job, source: str) -> None:
                     message="finished before the cancel took effect", finished_at=timezone.now(),
                     progress_percent=100.0)
     elif sim.status == Status.CANCELLING:
-        _finish_cancel(sim, job, source)
+        finish_cancel(sim, job, source)
     else:
         _enqueue("simulations.tasks.submit_next_segment", str(sim_id))
 
@@ -273,7 +273,7 @@ def _segment_succeeded(sim_id, job: Job, source: str) -> None:
 def _segment_failed(sim_id, job: Job, state: JobState, source: str) -> None:
     sim = Simulation.objects.get(id=sim_id)
     if sim.status == Status.CANCELLING:
-        _finish_cancel(sim, job, source)
+        finish_cancel(sim, job, source)
         return
     if state.interrupted and sim.is_active:
         _segment_interrupted(sim, job, state, source)
@@ -298,11 +298,11 @@ def _segment_interrupted(sim: Simulation, job: Job, state: JobState, source: str
     if sim.interruptions >= limit and sim.capacity == "spot":
         Simulation.objects.filter(id=sim.id).update(capacity="on-demand")
         message += f"; after {sim.interruptions} interruptions the rest of the run moves to on-demand capacity"
-    _event(sim.id, source=source, job=job, message=message)
+    record_event(sim.id, source=source, job=job, message=message)
     _enqueue("simulations.tasks.submit_next_segment", str(sim.id))
 
 
-def _finish_cancel(sim: Simulation, job: Job | None, source: str) -> None:
+def finish_cancel(sim: Simulation, job: Job | None, source: str) -> None:
     who = sim.cancel_requested_by.email if sim.cancel_requested_by else "an operator"
     _transition(sim.id, to=Status.CANCELLED, allowed_from=[Status.CANCELLING], source=source, job=job,
                 message=f"cancelled by {who}", status_reason=f"cancelled by {who}", finished_at=timezone.now())
@@ -328,7 +328,7 @@ def simulation_cancel(*, simulation_id, actor=None, source: str = "web") -> bool
         if job.backend_id:
             backend.cancel(job.backend_id, reason=f"cancelled by {who}")
     if moved and not active:
-        _finish_cancel(Simulation.objects.get(id=simulation_id), None, source)
+        finish_cancel(Simulation.objects.get(id=simulation_id), None, source)
     return moved
 
 
@@ -349,61 +349,5 @@ def simulation_clone(*, simulation_id, actor, source: str = "web") -> Simulation
     raw = dict(original.config)
     raw["name"] = f"Copy of {original.name}"[:200]
     clone = simulation_create(owner=actor, raw_config=raw, source=source)
-    _event(clone.id, source=source, actor=actor, message=f"cloned from {original.id}")
+    record_event(clone.id, source=source, actor=actor, message=f"cloned from {original.id}")
     return clone
-
-
-# --- periodic work -------------------------------------------------------------------------------
-def jobs_sync() -> dict[str, int]:
-    """Ask the backend about every active job and apply the answers; repair what was missed."""
-    counts = {"checked": 0, "changed": 0, "resubmitted": 0, "cancelled": 0}
-    jobs = list(Job.objects.active().exclude(backend_id="").select_related("simulation"))
-    by_backend: dict[str, list[Job]] = {}
-    for job in jobs:
-        by_backend.setdefault(job.backend, []).append(job)
-    for name, group in by_backend.items():
-        backend = get_backend(name)
-        try:
-            states = backend.describe([job.backend_id for job in group])
-        except BackendTransientError as exc:
-            log.warning("describing %s jobs failed for now: %s", name, exc)
-            continue
-        for job in group:
-            state = states.get(job.backend_id)
-            if state is None:
-                continue
-            counts["checked"] += 1
-            if job.simulation.is_final and state.state not in Job.FINAL_STATES:
-                # A job left running for a finished simulation (cancelled while it was submitted).
-                backend.cancel(job.backend_id, reason="its simulation has already ended")
-                counts["cancelled"] += 1
-            counts["changed"] += job_apply_state(job_id=job.id, state=state)
-    # Queued or running simulations with no job in play: the submit task was lost.
-    for sim_id in Simulation.objects.filter(status__in=[Status.QUEUED, Status.STARTING, Status.RUNNING]).exclude(
-        jobs__state__in=[s for s in Job.State if s not in Job.FINAL_STATES]
-    ).values_list("id", flat=True):
-        if segment_submit_next(simulation_id=sim_id) is not None:
-            counts["resubmitted"] += 1
-    for sim in Simulation.objects.filter(status=Status.CANCELLING).exclude(
-        jobs__state__in=[s for s in Job.State if s not in Job.FINAL_STATES]
-    ):
-        _finish_cancel(sim, None, "task")
-    return counts
-
-
-def jobs_mark_stuck(*, now=None) -> int:
-    """Fail jobs whose runner has been silent past GCR_STUCK_AFTER_MINUTES, saying so."""
-    now = now or timezone.now()
-    limit = now - timedelta(minutes=settings.STUCK_AFTER_MINUTES)
-    marked = 0
-    stale = Job.objects.active().select_related("simulation").filter(
-        last_seen_at__lt=limit
-    ) | Job.objects.active().select_related("simulation").filter(last_seen_at__isnull=True, created_at__lt=limit)
-    for job in stale:
-        silent_since = job.last_seen_at or job.created_at
-        minutes = int((now - silent_since).total_seconds() // 60)
-        reason = f"no heartbeat from the runner for {minutes} minutes (stuck or lost); the job was stopped"
-        if job.backend_id:
-            get_backend(job.backend).cancel(job.backend_id, reason=reason)
-        marked += job_apply_state(job_id=job.id, state=JobState(job.backend_id, Job.State.FAILED, reason=reason))
-    return marked

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django_q.tasks import async_task
 
-from simulations import services
+from simulations import services, tracking
 from simulations.models import Job
 
 
@@ -35,12 +35,13 @@ def sync_active_jobs() -> dict[str, int] | str:
         deadline = time.monotonic() + settings.SYNC_LOOP_SECONDS
         totals: dict[str, int] = {}
         while True:
-            for key, value in services.jobs_sync().items():
+            for key, value in tracking.jobs_sync().items():
                 totals[key] = totals.get(key, 0) + value
             if time.monotonic() + settings.SYNC_EVERY_SECONDS > deadline or not Job.objects.active().exists():
                 return totals
             time.sleep(settings.SYNC_EVERY_SECONDS)
 
 
-def mark_stuck_jobs() -> int:
-    return services.jobs_mark_stuck()
+def mark_stuck_jobs() -> dict[str, int]:
+    """Fail silent running jobs; report (and per setting cancel) jobs waiting too long in RUNNABLE."""
+    return {"silent": tracking.jobs_mark_stuck(), "runnable": tracking.jobs_report_runnable()}

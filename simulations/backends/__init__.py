@@ -15,6 +15,10 @@ def get_backend(name: str | None = None) -> ComputeBackend:
         from simulations.backends.local import LocalBackend
 
         return LocalBackend(settings.LOCAL_JOBS_DIR)
+    if name == "batch":
+        from simulations.backends.batch import BatchBackend
+
+        return BatchBackend()
     raise ValueError(f"unknown compute backend {name!r}")
 
 

@@ -46,14 +46,30 @@ def test_required_names_every_missing_setting(monkeypatch):
     monkeypatch.setenv("GCR_B", "set")
     monkeypatch.delenv("GCR_C", raising=False)
     with pytest.raises(ImproperlyConfigured) as exc:
-        required("GCR_FLAG", "GCR_A", "GCR_B", "GCR_C")
-    assert str(exc.value) == "GCR_FLAG is on, so these settings are required: GCR_A, GCR_C"
+        required("GCR_FLAG=on", "GCR_A", "GCR_B", "GCR_C")
+    assert str(exc.value) == "with GCR_FLAG=on these settings are required: GCR_A, GCR_C"
 
 
 def test_a_switched_on_integration_without_its_settings_stops_start_up(tmp_path):
     result = _manage(["check"], {"GCR_SMTP": "on"}, tmp_path)
     assert result.returncode != 0
-    assert "GCR_SMTP is on, so these settings are required: GCR_SMTP_HOST" in result.stderr
+    assert "with GCR_SMTP=on these settings are required: GCR_SMTP_HOST" in result.stderr
+
+
+def test_the_batch_backend_without_its_settings_stops_start_up(tmp_path):
+    result = _manage(["check"], {"GCR_COMPUTE_BACKEND": "batch", "GCR_AWS_REGION": "us-west-2"}, tmp_path)
+    assert result.returncode != 0
+    assert ("with GCR_COMPUTE_BACKEND=batch these settings are required: GCR_AWS_PREFIX, GCR_S3_BUCKET, "
+            "GCR_SQS_QUEUE_URL") in result.stderr
+
+
+def test_the_batch_backend_puts_outputs_on_s3(tmp_path):
+    env = {"GCR_COMPUTE_BACKEND": "batch", "GCR_AWS_REGION": "us-west-2", "GCR_AWS_PREFIX": "gcr-test",
+           "GCR_S3_BUCKET": "results", "GCR_SQS_QUEUE_URL": "https://sqs.us-west-2.amazonaws.com/1/q"}
+    show = ["shell", "-c", "from django.conf import settings as s; print(s.OUTPUT_ROOT_URI, s.GCCLASSIC_EXECUTABLE, "
+            "s.STORAGES['default']['BACKEND'])"]
+    out = _manage(show, env, tmp_path).stdout.splitlines()[-1]
+    assert out == "s3://results/runs/ /opt/geos-chem/bin/gcclassic storages.backends.s3.S3Storage"
 
 
 def test_the_embedded_default_generates_its_secret_key_once(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 from django.core.management import call_command
 
-from simulations import services
+from simulations import services, tracking
 from simulations.backends import get_backend
 from simulations.models import Job, Simulation
 
@@ -22,7 +22,7 @@ def _sync_until_final(sim, timeout_s):
     """What the scheduled sync does, until the simulation ends (or the time is up)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        services.jobs_sync()
+        tracking.jobs_sync()
         sim.refresh_from_db()
         if sim.is_final:
             return
@@ -68,7 +68,7 @@ def test_cancelling_a_running_demo_run_stops_it(alice, two_days):
     deadline = time.monotonic() + 20
     while backend.describe([job.name])[job.name].state != "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.1)
-    services.jobs_sync()
+    tracking.jobs_sync()
     assert services.simulation_cancel(simulation_id=sim.id, actor=alice) is True
     _sync_until_final(sim, 40)
     assert sim.status == Simulation.Status.CANCELLED

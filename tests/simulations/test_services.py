@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 import pytest
 from django.utils import timezone
 
-from simulations import services
+from simulations import services, tracking
 from simulations.backends.base import BackendError, JobState
 from simulations.config import ConfigInvalid
 from simulations.models import Job, Simulation, SimulationEvent
@@ -83,14 +83,14 @@ def test_a_job_that_runs_then_succeeds_finishes_the_simulation(alice, two_days, 
     beat = timezone.now()
     fake_backend.set(job.name, "RUNNING", progress={"percent": 50.0, "simulated_time": "2019-01-02T00:00:00",
                                                     "updated_at": beat.isoformat()}, heartbeat_at=beat)
-    services.jobs_sync()
+    tracking.jobs_sync()
     sim.refresh_from_db()
     assert sim.status == S.RUNNING
     assert sim.progress_percent == 50.0
     assert sim.simulated_until == datetime(2019, 1, 2, tzinfo=dt_timezone.utc)
     assert sim.last_seen_at == beat
     _succeed(fake_backend, job)
-    services.jobs_sync()
+    tracking.jobs_sync()
     sim.refresh_from_db()
     assert sim.status == S.SUCCEEDED
     assert sim.progress_percent == 100.0
@@ -103,7 +103,7 @@ def test_duplicate_and_late_reports_change_nothing(alice, two_days, fake_backend
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
     job = sim.jobs.get()
     _succeed(fake_backend, job)
-    services.jobs_sync()
+    tracking.jobs_sync()
     events = SimulationEvent.objects.count()
     late = JobState(job.name, "RUNNING", progress={"percent": 10.0})
     assert services.job_apply_state(job_id=job.id, state=late) is False
@@ -121,7 +121,7 @@ def test_segments_chain_through_the_previous_restart(alice, two_days, fake_backe
     first = sim.jobs.get()
     _succeed(fake_backend, first, restart="Restarts/GEOSChem.Restart.20190201_0000z.nc4")
     with django_capture_on_commit_callbacks(execute=True):
-        services.jobs_sync()
+        tracking.jobs_sync()
     sim.refresh_from_db()
     assert sim.status == S.RUNNING or sim.status == S.STARTING
     assert sim.segments_done == 1
@@ -131,7 +131,7 @@ def test_segments_chain_through_the_previous_restart(alice, two_days, fake_backe
     assert spec["restart"]["uri"] == sim.output_uri + "Restarts/GEOSChem.Restart.20190201_0000z.nc4"
     assert spec["period"]["start"].startswith("2019-02-01")
     _succeed(fake_backend, second)
-    services.jobs_sync()
+    tracking.jobs_sync()
     sim.refresh_from_db()
     assert (sim.status, sim.segments_done) == (S.SUCCEEDED, 2)
 
@@ -142,7 +142,7 @@ def test_a_failed_job_fails_the_simulation_with_the_reason(alice, two_days, fake
     job = sim.jobs.get()
     fake_backend.set(job.name, "FAILED", exit_code=1, reason="model exited with code 1. Last log lines:\nboom",
                      metrics={"status": "failed"})
-    services.jobs_sync()
+    tracking.jobs_sync()
     sim.refresh_from_db()
     assert sim.status == S.FAILED
     assert "exited with code 1" in sim.status_reason and "boom" in sim.status_reason
@@ -157,7 +157,7 @@ def test_an_interrupted_segment_resumes_as_a_new_attempt(alice, two_days, fake_b
     fake_backend.set(job.name, "FAILED", exit_code=143, reason="received SIGTERM", metrics={"status": "interrupted"},
                      interrupted=True)
     with django_capture_on_commit_callbacks(execute=True):
-        services.jobs_sync()
+        tracking.jobs_sync()
     sim.refresh_from_db()
     assert sim.status in (S.STARTING, S.RUNNING)
     retry = sim.jobs.get(attempt=2)
@@ -179,13 +179,13 @@ def test_cancelling_a_running_simulation_stops_its_job_and_names_who_asked(
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
     job = sim.jobs.get()
     fake_backend.set(job.name, "RUNNING", progress={"percent": 10.0})
-    services.jobs_sync()
+    tracking.jobs_sync()
     assert services.simulation_cancel(simulation_id=sim.id, actor=alice) is True
     sim.refresh_from_db()
     assert sim.status == S.CANCELLING
     assert fake_backend.cancels == [(job.name, "cancelled by alice@example.org")]
     fake_backend.set(job.name, "FAILED", exit_code=143, metrics={"status": "interrupted"})
-    services.jobs_sync()
+    tracking.jobs_sync()
     sim.refresh_from_db()
     assert sim.status == S.CANCELLED
     assert sim.status_reason == "cancelled by alice@example.org"
@@ -195,7 +195,7 @@ def test_cancelling_a_running_simulation_stops_its_job_and_names_who_asked(
 def test_a_finished_simulation_cannot_be_cancelled(alice, two_days, fake_backend, django_capture_on_commit_callbacks):
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
     _succeed(fake_backend, sim.jobs.get())
-    services.jobs_sync()
+    tracking.jobs_sync()
     assert services.simulation_cancel(simulation_id=sim.id, actor=alice) is False
 
 
@@ -205,10 +205,10 @@ def test_retry_resumes_a_failed_run_from_its_last_finished_segment(alice, two_da
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
     _succeed(fake_backend, sim.jobs.get(), restart="Restarts/GEOSChem.Restart.20190201_0000z.nc4")
     with django_capture_on_commit_callbacks(execute=True):
-        services.jobs_sync()
+        tracking.jobs_sync()
     second = sim.jobs.get(segment=2)
     fake_backend.set(second.name, "FAILED", exit_code=1, reason="disk full", metrics={"status": "failed"})
-    services.jobs_sync()
+    tracking.jobs_sync()
     sim.refresh_from_db()
     assert sim.status == S.FAILED
     with django_capture_on_commit_callbacks(execute=True):
@@ -242,7 +242,7 @@ def test_a_backend_that_refuses_fails_the_simulation_in_plain_words(alice, two_d
 def test_sync_resubmits_when_the_submit_task_was_lost(alice, two_days, fake_backend):
     sim = services.simulation_create(owner=alice, raw_config=two_days)
     services.simulation_submit(simulation_id=sim.id, actor=alice)  # on_commit never ran: task lost
-    counts = services.jobs_sync()
+    counts = tracking.jobs_sync()
     assert counts["resubmitted"] == 1
     assert sim.jobs.count() == 1 and fake_backend.submit_calls == 1
 
@@ -252,7 +252,7 @@ def test_sync_asks_the_backend_once_for_all_active_jobs(alice, two_days, fake_ba
     for _ in range(5):
         _submitted(alice, two_days, django_capture_on_commit_callbacks)
     fake_backend.describe_calls = 0
-    services.jobs_sync()
+    tracking.jobs_sync()
     assert fake_backend.describe_calls == 1
 
 
@@ -262,7 +262,7 @@ def test_a_silent_job_is_marked_failed_with_the_reason(alice, two_days, fake_bac
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
     job = sim.jobs.get()
     Job.objects.filter(id=job.id).update(last_seen_at=timezone.now() - timedelta(minutes=45), state="RUNNING")
-    assert services.jobs_mark_stuck() == 1
+    assert tracking.jobs_mark_stuck() == 1
     sim.refresh_from_db()
     assert sim.status == S.FAILED
     assert "no heartbeat from the runner for 45 minutes" in sim.status_reason
@@ -272,4 +272,4 @@ def test_a_silent_job_is_marked_failed_with_the_reason(alice, two_days, fake_bac
 def test_a_recent_heartbeat_is_not_stuck(alice, two_days, fake_backend, django_capture_on_commit_callbacks):
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
     Job.objects.filter(simulation=sim).update(last_seen_at=timezone.now() - timedelta(minutes=2))
-    assert services.jobs_mark_stuck() == 0
+    assert tracking.jobs_mark_stuck() == 0

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from simulations import services, spec as runspec
+from simulations import services, tracking, spec as runspec
 from simulations.backends import get_backend
 from simulations.config import FieldError
 from simulations.models import Simulation
@@ -125,7 +125,7 @@ class Command(BaseCommand):
         last_line = None
         while True:
             services.segment_submit_next(simulation_id=sim_id)
-            services.jobs_sync()
+            tracking.jobs_sync()
             sim = Simulation.objects.get(id=sim_id)
             line = self._progress_line(sim)
             if line != last_line:
