@@ -11,15 +11,15 @@ import yaml
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from simulations import services
 from simulations.backends import get_backend
-from simulations.backends.local import file_uri_to_path
 from simulations.config import ConfigInvalid
 from simulations.models import Preset, Simulation
+from simulations.outputs import download_url, local_file, output_files
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo-transport-tracers-4x5.yml"
 
@@ -75,23 +75,9 @@ def simulation_detail(request, pk):
         "sim": sim,
         "jobs": sim.jobs.all(),
         "events": sim.events.select_related("actor").order_by("-created_at")[:50],
-        "outputs": _outputs(sim),
+        "outputs": output_files(sim),
         "can_manage": Simulation.objects.manageable_by(request.user).filter(pk=sim.pk).exists(),
     })
-
-
-def _output_root(sim: Simulation) -> Path | None:
-    if not sim.output_uri.startswith("file://"):
-        return None
-    return file_uri_to_path(sim.output_uri)
-
-
-def _outputs(sim: Simulation) -> list[dict]:
-    root = _output_root(sim)
-    if root is None or not root.is_dir():
-        return []
-    files = [p for p in sorted(root.rglob("*")) if p.is_file() and "reports" not in p.relative_to(root).parts]
-    return [{"path": p.relative_to(root).as_posix(), "size": p.stat().st_size} for p in files]
 
 
 @login_required
@@ -133,16 +119,16 @@ def simulation_log(request, pk):
 
 @login_required
 def simulation_file(request, pk, path):
-    """Download one output file; nothing outside the simulation's own output folder."""
+    """Download one output file (an expiring S3 link on AWS); nothing outside the simulation's outputs."""
     sim = get_object_or_404(Simulation.objects.visible_to(request.user), pk=pk)
-    root = _output_root(sim)
-    if root is None:
-        raise Http404("outputs are not on this machine")
-    target = (root / path).resolve()
-    if not target.is_relative_to(root.resolve()) or not target.is_file():
+    target = local_file(sim, path)
+    if target is not None:
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return FileResponse(open(target, "rb"), as_attachment=True, filename=target.name, content_type=content_type)
+    url = download_url(sim, path)
+    if url is None:
         raise Http404("no such output file")
-    content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    return FileResponse(open(target, "rb"), as_attachment=True, filename=target.name, content_type=content_type)
+    return HttpResponseRedirect(url)
 
 
 def _status_action(service, done: str, refused: str):
