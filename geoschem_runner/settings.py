@@ -220,6 +220,8 @@ else:
     S3_BUCKET = envstr("GCR_S3_BUCKET")
     SQS_QUEUE_URL = envstr("GCR_SQS_QUEUE_URL")
 BATCH_TIMEOUT_HOURS = envint("GCR_BATCH_TIMEOUT_HOURS", 24)
+# The app's IAM role, for check_aws to simulate its permissions (skipped when unset).
+AWS_PRINCIPAL_ARN = envstr("GCR_AWS_PRINCIPAL_ARN")
 S3_URL_EXPIRY_SECONDS = envint("GCR_S3_URL_EXPIRY_SECONDS", 3600)
 # Where the runner in a container finds GEOS-Chem's input data, and where it stages it from.
 INPUT_SOURCE = envstr("GCR_INPUT_SOURCE", "s3://geos-chem")

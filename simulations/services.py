@@ -151,12 +151,19 @@ def segment_submit_next(*, simulation_id) -> Job | None:
     periods = runspec.segment_periods(cfg)
     attempt, job = _next_attempt(sim, segment)
     backend = get_backend()
+    restart_uri = _restart_uri(sim, segment)
+    if job is None and segment > 1 and restart_uri is None:
+        # Starting from nothing would silently give wrong results: a segment continues the last.
+        reason = f"segment {segment - 1} finished without reporting its restart file, so segment {segment} cannot start"
+        _transition(sim.id, to=Status.FAILED, allowed_from=Simulation.ACTIVE_STATUSES, source="task",
+                    message=reason, status_reason=reason, finished_at=timezone.now())
+        return None
     if job is None:
         name = runspec.job_name(str(sim.id), segment, attempt)
         spec = runspec.render_spec(
             cfg, simulation_id=str(sim.id), segment_index=segment, attempt=attempt,
             executable=sim.executable, backend=backend.name, input_root=settings.INPUT_ROOT,
-            output_uri=sim.output_uri, restart_uri=_restart_uri(sim, segment), capacity=sim.capacity,
+            output_uri=sim.output_uri, restart_uri=restart_uri, capacity=sim.capacity,
         )
         spec = backend.prepare_spec(spec)
         # GEOS-Chem's dates are UTC.
@@ -225,6 +232,8 @@ def job_apply_state(*, job_id: int, state: JobState, source: str = "task") -> bo
         )
         if state.started_at and not job.started_at:
             fields["started_at"] = state.started_at
+        if state.state == job.state and all(getattr(job, name) == value for name, value in fields.items()):
+            return False  # a duplicate report: nothing new
         if state.state != job.state:
             fields["state_changed_at"] = now
         if state.state in Job.FINAL_STATES:

@@ -45,3 +45,10 @@ def sync_active_jobs() -> dict[str, int] | str:
 def mark_stuck_jobs() -> dict[str, int]:
     """Fail silent running jobs; report (and per setting cancel) jobs waiting too long in RUNNABLE."""
     return {"silent": tracking.jobs_mark_stuck(), "runnable": tracking.jobs_report_runnable()}
+
+
+def drain_batch_events() -> dict[str, int] | str:
+    """Apply the Batch state-change events waiting in the SQS queue (batch backend only)."""
+    if not settings.BATCH:
+        return "the batch backend is off"
+    return tracking.batch_events_drain()

@@ -147,3 +147,46 @@ def jobs_report_runnable(*, now=None) -> int:
             services.job_apply_state(job_id=job.id, state=JobState(job.backend_id, Job.State.FAILED,
                                                                      reason=reason + "; it was cancelled"))
     return reported
+
+
+def batch_events_drain(*, max_messages: int = 1000) -> dict[str, int]:
+    """Apply the Batch state changes waiting in the SQS queue, each once, then delete them.
+
+    A message that cannot be read, or names a job the platform does not know, is logged and
+    deleted; one whose application fails is left for SQS to hand out again (and, after the
+    queue's maximum receives, to its dead-letter queue). The DescribeJobs sync catches whatever
+    the queue missed.
+    """
+    from simulations import sqs
+
+    counts = {"received": 0, "applied": 0, "unchanged": 0, "unknown": 0, "malformed": 0, "failed": 0}
+    backend = get_backend("batch")
+    queue_url = settings.SQS_QUEUE_URL
+    while counts["received"] < max_messages:
+        messages = sqs.receive(queue_url, max_messages=10)
+        if not messages:
+            break
+        for message in messages:
+            counts["received"] += 1
+            try:
+                outcome = _apply_event(backend, message.body)
+            except Exception:  # noqa: BLE001 - one bad message must not stop the drain
+                log.exception("applying Batch event %s failed; SQS will hand it out again", message.id)
+                counts["failed"] += 1
+                continue
+            counts[outcome] += 1
+            sqs.delete(queue_url, message.receipt_handle)
+    return counts
+
+
+def _apply_event(backend, body: str) -> str:
+    parsed = backend.state_from_event(body)
+    if parsed is None:
+        log.warning("dropped a malformed or unrelated message from the Batch event queue: %.200s", body)
+        return "malformed"
+    backend_id, state = parsed
+    job = Job.objects.filter(backend="batch", backend_id=backend_id).only("id").first()
+    if job is None:
+        log.info("dropped an event for Batch job %s, which is not one of ours", backend_id)
+        return "unknown"
+    return "applied" if services.job_apply_state(job_id=job.id, state=state, source="events") else "unchanged"

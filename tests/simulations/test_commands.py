@@ -77,7 +77,7 @@ def test_an_unknown_user_is_refused(tmp_path, two_days):
 def test_setup_schedules_is_idempotent(capsys):
     call_command("setup_schedules")
     call_command("setup_schedules")
-    assert Schedule.objects.count() == 2
+    assert Schedule.objects.count() == 3
     sync = Schedule.objects.get(name="sync active jobs")
     assert sync.func == "simulations.tasks.sync_active_jobs" and sync.minutes == 1
 

@@ -273,3 +273,17 @@ def test_a_recent_heartbeat_is_not_stuck(alice, two_days, fake_backend, django_c
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
     Job.objects.filter(simulation=sim).update(last_seen_at=timezone.now() - timedelta(minutes=2))
     assert tracking.jobs_mark_stuck() == 0
+
+
+def test_a_segment_without_the_previous_restart_fails_instead_of_starting_from_nothing(
+        alice, two_days, fake_backend, django_capture_on_commit_callbacks):
+    two_days.update(start="2019-01-01", end="2019-03-01")
+    sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
+    first = sim.jobs.get()
+    fake_backend.set(first.name, "SUCCEEDED", exit_code=0, metrics=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        tracking.jobs_sync()
+    sim.refresh_from_db()
+    assert sim.status == S.FAILED
+    assert sim.status_reason == "segment 1 finished without reporting its restart file, so segment 2 cannot start"
+    assert not sim.jobs.filter(segment=2).exists()

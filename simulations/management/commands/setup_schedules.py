@@ -6,6 +6,8 @@ from django_q.models import Schedule
 SCHEDULES = {
     "sync active jobs": ("simulations.tasks.sync_active_jobs", 1),
     "mark stuck jobs": ("simulations.tasks.mark_stuck_jobs", 5),
+    # Does nothing on the local backend; on Batch it applies the queued state-change events.
+    "drain batch events": ("simulations.tasks.drain_batch_events", 1),
 }
 
 
