@@ -34,27 +34,55 @@ def _django(tmp: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _populate(n: int, names, queue: str, definition: str):
+def populate_running_jobs(n: int, names, bucket: str) -> list[str]:
+    """N simulations, each with one RUNNING job submitted to (moto's) Batch and a progress report in S3."""
     from accounts.models import User
-    from simulations import aws
+    from simulations import aws, s3
     from simulations.models import Job, Simulation
 
     batch = aws.client("batch")
-    owner = User.objects.create_user(email="bench@example.org")
+    queue = names.queue(architecture="x86_64", capacity="on-demand")
+    definition = names.job_definition(model="classic", architecture="x86_64")
+    owner, _ = User.objects.get_or_create(email="bench@example.org")
     config = {"name": "bench", "model": "classic", "simulation": "TransportTracers", "resolution": "4x5"}
+    start = Simulation.objects.count()
     sims, jobs = [], []
-    for i in range(n):
-        job_id = batch.submit_job(jobName=f"gcr-bench-{i:05d}", jobQueue=queue, jobDefinition=definition)["jobId"]
+    for i in range(start, start + n):
+        name, output = f"gcr-b{i:05d}-s001-a1", f"s3://{bucket}/runs/{i:05d}/"
+        job_id = batch.submit_job(jobName=name, jobQueue=queue, jobDefinition=definition, containerOverrides={
+            "environment": [{"name": "GCR_SPEC_URI", "value": f"{output}specs/{name}.json"}]})["jobId"]
+        s3.put_json(f"{output}reports/s001-a1/progress.json", {
+            "state": "running", "percent": 42.0, "simulated_time": "2019-01-02T00:00:00",
+            "updated_at": "2026-11-28T12:00:00Z"})
         sim = Simulation(owner=owner, name=f"bench {i}", model="classic", simulation_type="TransportTracers",
                          resolution="4x5", config=config, executable="demo", status="running", segments_total=1,
-                         output_uri=f"s3://bench-results/runs/{i}/")
+                         output_uri=output)
         sims.append(sim)
-        jobs.append(Job(simulation=sim, segment=1, attempt=1, name=f"gcr-bench-{i:05d}", backend="batch",
-                        backend_id=job_id, state="RUNNING", period_start="2019-01-01T00:00Z",
-                        period_end="2019-01-03T00:00Z", spec={}))
+        jobs.append(Job(simulation=sim, segment=1, attempt=1, name=name, backend="batch", backend_id=job_id,
+                        state="RUNNING", period_start="2019-01-01T00:00Z", period_end="2019-01-03T00:00Z", spec={}))
     Simulation.objects.bulk_create(sims)
     Job.objects.bulk_create(jobs)
     return [job.backend_id for job in jobs]
+
+
+def keep_jobs_running(batch_client) -> None:
+    """moto's Docker-less Batch finishes a job the moment it is submitted; show them as RUNNING."""
+
+    def running(parsed, **_):
+        for job in parsed.get("jobs", []):
+            job["status"] = "RUNNING"
+
+    batch_client.meta.events.register("after-call.batch.DescribeJobs", running)
+
+
+def count_calls(batch_client) -> dict:
+    calls = {"DescribeJobs": 0}
+
+    def count(**_):
+        calls["DescribeJobs"] += 1
+
+    batch_client.meta.events.register("before-call.batch.DescribeJobs", count)
+    return calls
 
 
 def main(argv=None) -> dict:
@@ -80,14 +108,9 @@ def main(argv=None) -> dict:
         settings.AWS_REGION, settings.AWS_PREFIX, settings.S3_BUCKET = "us-east-1", names.prefix, "bench-results"
         settings.COMPUTE_BACKEND, settings.BATCH = "batch", True
         create_dev_resources(names=names, bucket="bench-results", region="us-east-1")
-        queue = names.queue(architecture="x86_64", capacity="on-demand")
-        ids = _populate(args.jobs, names, queue, names.job_definition(model="classic", architecture="x86_64"))
-        calls = {"DescribeJobs": 0}
-
-        def count(**_):
-            calls["DescribeJobs"] += 1
-
-        aws.client("batch").meta.events.register("before-call.batch.DescribeJobs", count)
+        ids = populate_running_jobs(args.jobs, names, "bench-results")
+        keep_jobs_running(aws.client("batch"))
+        calls = count_calls(aws.client("batch"))
         with CaptureQueriesContext(connection) as queries:
             start = time.perf_counter()
             tracking.jobs_sync()

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .spec import Segment
+from .spec import DEMO, Segment
 
-DEMO = "demo"
 DEMO_ENV = "GCR_DEMO_MODEL"
 
 
@@ -34,17 +33,20 @@ def find_demo_model(env: dict, runner_file: str | Path) -> Path:
     return Path(runner_file).resolve().parent.parent / "demo_model" / "demo_model.py"
 
 
-def build_command(segment: Segment, *, demo_path: Path, python: str, spec_file: str = "runspec.json") -> list[str]:
+def build_command(segment: Segment, *, demo_path: Path, python: str, spec_file: str = "runspec.json",
+                  hostfile: str | None = None) -> list[str]:
     """The argv that runs the model for ``segment`` from inside the run directory.
 
     - ``demo``: ``python demo_model.py --spec runspec.json`` (Classic and GCHP alike).
     - Classic: the executable itself; its threads come from ``OMP_NUM_THREADS``.
-    - GCHP: ``mpirun -np TOTAL_CORES <executable>``.
+    - GCHP: ``mpirun -np TOTAL_CORES <executable>``, with ``--hostfile FILE`` first on a
+      multi-node job.
     """
     if segment.executable == DEMO:
         return [python, str(demo_path), "--spec", spec_file]
     if segment.model == "gchp":
-        return ["mpirun", "-np", str(segment.total_cores), segment.executable]
+        hosts = ["--hostfile", hostfile] if hostfile else []
+        return ["mpirun", *hosts, "-np", str(segment.total_cores), segment.executable]
     return [segment.executable]
 
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from .rundir import GCHP_CHECKPOINT, OUTPUT_DIR, RESTART_DIR
-from .transport import FileStore
 
 # During the run a file is copied only once it has not changed for this long: the model may
 # still be writing it. Anything that changes later is copied again by the final ship.
@@ -29,7 +28,8 @@ def _signature(stat: os.stat_result) -> tuple[int, int]:
 class OutputShipper:
     """Copies new and changed output files of one run directory into one store."""
 
-    def __init__(self, run_root: Path, store: FileStore, clock=time.time):
+    def __init__(self, run_root: Path, store, clock=time.time):
+        """``store``: a FileStore or S3Store (``transport.open_store``)."""
         self.run_root = run_root
         self.store = store
         self.clock = clock
@@ -43,6 +43,24 @@ class OutputShipper:
         key = self._key_of(path)
         if key and path.is_file():
             self._ignored[key] = _signature(path.stat())
+
+    def ignore_present(self, folder: str = RESTART_DIR) -> list[str]:
+        """Do not copy the files now in ``folder`` unless they change; returns their keys.
+        createRunDir.sh puts sample restarts (or links to them) in Restarts/: they are
+        GEOS-Chem's inputs, not this run's outputs."""
+        keys = []
+        for key, path, stat in self._candidates():
+            if path.parent == self.run_root / folder:
+                self._ignored[key] = _signature(stat)
+                keys.append(key)
+        return keys
+
+    def latest_restart(self) -> str | None:
+        """The key of the most recently written restart copied so far, or None."""
+        restarts = [key for key in self._copied_keys if key.startswith(f"{RESTART_DIR}/")]
+        if not restarts:
+            return None
+        return max(restarts, key=lambda key: self._copied[key][1])
 
     def _key_of(self, path: Path) -> str | None:
         for folder, prefix in _LAYOUT:

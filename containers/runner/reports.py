@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import TextIO
 
 from . import SPEC_VERSION
 from .logparse import LogWatcher
-from .transport import FileStore
+from .transport import TransportError
 
 LOG_KEY = "runner.log"
 PROGRESS_KEY = "progress.json"
@@ -103,7 +104,7 @@ def metrics_document(
     }
 
 
-def write_json(store: FileStore, key: str, document: dict) -> None:
+def write_json(store, key: str, document: dict) -> None:
     """Write a report document atomically (the store writes a temporary name, then renames)."""
     store.put_bytes((json.dumps(document, indent=2) + "\n").encode(), key)
 
@@ -160,6 +161,47 @@ class RunLog:
         with self._lock:
             return self.watcher.simulated_time, dict(self.watcher.timers)
 
+    def flush(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.flush()
+
     def close(self) -> None:
         with self._lock:
             self._file.close()
+
+
+class LogUploader:
+    """Copies runner.log to a remote report store every ``interval`` seconds and at the end.
+
+    A local report store holds the log itself (RunLog writes it in place), so there is
+    nothing to copy. Each upload replaces the whole object: S3 has no append, and a log of a
+    few megabytes is cheap to send twice a minute.
+    """
+
+    def __init__(self, store, log: RunLog, *, interval: float, clock=time.monotonic):
+        self.store = store
+        self.log = log
+        self.interval = interval
+        self.clock = clock
+        self.remote = store.local_path(LOG_KEY) is None
+        self._next = clock() + interval
+        self.failures = 0
+
+    def maybe_upload(self) -> None:
+        """Upload if the interval has passed since the last upload."""
+        if self.remote and self.clock() >= self._next:
+            self.upload()
+
+    def upload(self) -> str | None:
+        """Upload now; returns the error in words if it failed (the run goes on)."""
+        if not self.remote:
+            return None
+        self._next = self.clock() + self.interval
+        self.log.flush()
+        try:
+            self.store.put(self.log.path, LOG_KEY)
+        except TransportError as exc:
+            self.failures += 1
+            return str(exc)
+        return None

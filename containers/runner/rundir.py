@@ -74,7 +74,9 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
-def _yaml_scalar(value) -> str:
+def yaml_scalar(value) -> str:
+    """One YAML scalar as GEOS-Chem's template writes it (reserved words and numbers-like
+    text quoted)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -87,7 +89,8 @@ def _yaml_scalar(value) -> str:
     return "'" + text.replace("'", "''") + "'"  # 'NO' must stay a species, not false
 
 
-def _yaml_date(value: list) -> str:
+def yaml_date(value: list) -> str:
+    """``[20190101, 0]`` as ``[20190101, 000000]``."""
     # GEOS-Chem writes [YYYYMMDD, hhmmss] with midnight as 000000. Other times stay unpadded:
     # YAML 1.1 readers take 060000 for an octal number, GEOS-Chem reads 60000 the same.
     time = "000000" if value[1] == 0 else str(value[1])
@@ -102,16 +105,16 @@ def _yaml_lines(mapping: dict, indent: int) -> list[str]:
             lines.append(f"{pad}{key}:" + (" {}" if not value else ""))
             lines += _yaml_lines(value, indent + 2)
         elif key in _DATE_KEYS and isinstance(value, list) and len(value) == 2:
-            lines.append(f"{pad}{key}: {_yaml_date(value)}")
+            lines.append(f"{pad}{key}: {yaml_date(value)}")
         elif isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
             # Numbers and switches stay on one line (ranges, buffer zones), as in GEOS-Chem's
             # template; names become a block list (transported_species).
-            lines.append(f"{pad}{key}: [{', '.join(_yaml_scalar(v) for v in value)}]")
+            lines.append(f"{pad}{key}: [{', '.join(yaml_scalar(v) for v in value)}]")
         elif isinstance(value, list):
             lines.append(f"{pad}{key}:")
-            lines += [f"{pad}  - {_yaml_scalar(v)}" for v in value]
+            lines += [f"{pad}  - {yaml_scalar(v)}" for v in value]
         else:
-            lines.append(f"{pad}{key}: {_yaml_scalar(value)}")
+            lines.append(f"{pad}{key}: {yaml_scalar(value)}")
     return lines
 
 
@@ -228,7 +231,8 @@ def render_history(spec: dict) -> str:
 # setCommonRunSettings.sh (GCHP)
 # ---------------------------------------------------------------------------------------------
 
-def _shell_value(value) -> str:
+def shell_value(value) -> str:
+    """A value as bash wants it on the right of ``VAR=``."""
     if isinstance(value, bool):
         return "ON" if value else "OFF"
     if value is None:
@@ -250,7 +254,7 @@ def render_common_run_settings(settings: dict) -> str:
     for name, value in settings.items():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)):
             raise ValueError(f"not a shell variable name: {name!r}")
-        out.append(f"{name}={_shell_value(value)}")
+        out.append(f"{name}={shell_value(value)}")
     return "\n".join(out) + "\n"
 
 
@@ -279,21 +283,44 @@ def prepare_run_dir(
     segment: Segment,
     root: Path,
     fetch: Callable[[str, Path], None] = fetch_uri,
+    *,
+    merge: bool = False,
+    notes: list[str] | None = None,
 ) -> RunDir:
     """Write the configuration files into ``root``, create OutputDir/ and Restarts/, and
     stage the restart of the segment start when the spec names one.
 
+    ``merge=True`` (a run directory createRunDir.sh made): geoschem_config.yml and
+    setCommonRunSettings.sh, where they exist, get the spec's values written over GEOS-Chem's
+    own file (``overlay.py``) instead of being replaced; what the merge added or kept is
+    appended to ``notes``. HISTORY.rc is always the runner's: the spec lists every collection.
+
     Raises ``transport.TransportError`` when the restart cannot be fetched.
     """
+    from .overlay import merge_yaml, set_shell_assignments  # overlay imports this module
+
+    notes = notes if notes is not None else []
     root.mkdir(parents=True, exist_ok=True)
     (root / OUTPUT_DIR).mkdir(exist_ok=True)
     (root / RESTART_DIR).mkdir(exist_ok=True)
     (root / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
-    (root / "geoschem_config.yml").write_text(render_geoschem_config(spec))
+    config_path = root / "geoschem_config.yml"
+    if merge and config_path.is_file():
+        text, config_notes = merge_yaml(config_path.read_text(), spec["geoschem_config"])
+        notes += [f"geoschem_config.yml: {note}" for note in config_notes]
+        config_path.write_text(text)
+    else:
+        config_path.write_text(render_geoschem_config(spec))
     (root / "HISTORY.rc").write_text(render_history(spec))
     if segment.model == "gchp":
         settings_path = root / "setCommonRunSettings.sh"
-        settings_path.write_text(render_common_run_settings(spec["gchp"]["setCommonRunSettings"]))
+        settings = spec["gchp"]["setCommonRunSettings"]
+        if merge and settings_path.is_file():
+            text, settings_notes = set_shell_assignments(settings_path.read_text(), settings)
+            notes += settings_notes
+            settings_path.write_text(text)
+        else:
+            settings_path.write_text(render_common_run_settings(settings))
         settings_path.chmod(0o755)
         # GCHP takes its start date from cap_restart, restart or not, so it is always written.
         (root / CAP_RESTART).write_text(cap_restart_text(segment.start))
@@ -301,6 +328,10 @@ def prepare_run_dir(
     staged = None
     if segment.restart_uri:
         staged = root / RESTART_DIR / restart_filename(segment.start, segment.cs_res)
+        if staged.is_symlink():
+            # GCHP's createRunDir.sh links sample restarts here; the copy must replace the
+            # link, not write through it into the ExtData folder.
+            staged.unlink()
         fetch(segment.restart_uri, staged)
     return RunDir(root=root, staged_restart=staged)
 

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import SPEC_VERSION
-from .transport import TransportError, read_bytes
+from .transport import TransportError, read_bytes, scheme_of
 
 MODELS = ("classic", "gchp")
+# Where the official images keep the GEOS-Chem source (GCClassic/ and GCHP/ under it), whose
+# createRunDir.sh makes the run directory on the production path.
+DEFAULT_SOURCE_DIR = "/opt/geos-chem/src"
+DEMO = "demo"  # model.executable of the demo model (containers/demo_model)
 
 
 class SpecError(Exception):
@@ -37,6 +41,15 @@ class Segment:
     output_uri: str
     report_uri: str
     instance_type: str | None
+    nodes: int = 1
+    cores_per_node: int = 1
+    source_dir: str | None = None  # GEOS-Chem source with createRunDir.sh; None: render only
+    input_root: str | None = None  # the local ExtData root the model reads
+    input_source: str | None = None  # where missing inputs are copied from; None: no staging
+
+    @property
+    def is_demo(self) -> bool:
+        return self.executable == DEMO
 
     @property
     def days(self) -> float:
@@ -143,10 +156,12 @@ def check_spec(spec: dict) -> Segment:
             total_cores = _count(_as_int(settings["TOTAL_CORES"]), "gchp.setCommonRunSettings.TOTAL_CORES")
 
     instance_type = (spec.get("compute") or {}).get("instance_type")
+    executable = _text(spec, "model.executable")
+    source_dir, input_root, input_source = _production_fields(spec, executable)
     return Segment(
         job_name=_text(spec, "job_name"),
         model=model,
-        executable=_text(spec, "model.executable"),
+        executable=executable,
         start=start,
         end=end,
         cs_res=cs_res,
@@ -156,7 +171,45 @@ def check_spec(spec: dict) -> Segment:
         output_uri=_text(spec, "io.output_uri"),
         report_uri=_text(spec, "io.report_uri"),
         instance_type=instance_type if isinstance(instance_type, str) else None,
+        nodes=nodes,
+        cores_per_node=cores_per_node,
+        source_dir=source_dir,
+        input_root=input_root,
+        input_source=input_source,
     )
+
+
+def _optional_text(spec: dict, section: str, name: str, default):
+    node = spec.get(section)
+    if not isinstance(node, dict) or name not in node:
+        return default
+    value = node[name]
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"run spec field '{section}.{name}' must be a non-empty string or null")
+    return value
+
+
+def _production_fields(spec: dict, executable: str) -> tuple[str | None, str | None, str | None]:
+    """``model.source_dir``, ``io.input_root`` and ``io.input_source``, checked together.
+
+    The demo model needs none of them. A real model gets its run directory from
+    createRunDir.sh (unless ``model.source_dir`` is null) and its inputs staged (unless
+    ``io.input_source`` is null or absent); both need ``io.input_root`` on this machine.
+    """
+    input_root = _optional_text(spec, "io", "input_root", None)
+    if executable == DEMO:
+        return None, input_root, None
+    source_dir = _optional_text(spec, "model", "source_dir", DEFAULT_SOURCE_DIR)
+    input_source = _optional_text(spec, "io", "input_source", None)
+    if input_source is not None and scheme_of(input_source) not in ("s3", "file"):
+        raise SpecError(f"run spec field 'io.input_source' must be an s3:// or file:// location, "
+                        f"not {input_source!r}")
+    if (source_dir or input_source) and (input_root is None or scheme_of(input_root) != "file"):
+        raise SpecError("run spec field 'io.input_root' must be a local path (the ExtData root the "
+                        "model reads) when createRunDir.sh or input staging is used")
+    return source_dir, input_root, input_source
 
 
 def _as_int(value):

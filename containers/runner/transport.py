@@ -1,9 +1,9 @@
 """Where the runner reads its inputs and writes its outputs and reports.
 
 Every location in the run spec is a URI. A *store* is one location that files are put into
-under relative keys (``GEOSChem.SpeciesConc.20190101_0000z.nc4``, ``Restarts/...``). Only
-``file://`` (and plain paths) exist today; an S3 store is added by writing a class with the
-same methods and registering its scheme in ``_STORE_FACTORIES`` and ``_READERS``.
+under relative keys (``GEOSChem.SpeciesConc.20190101_0000z.nc4``, ``Restarts/...``).
+Schemes: ``file://`` (and plain paths) here, ``s3://`` in ``s3.py``; each scheme registers
+its store class, reader and fetcher in ``_STORE_FACTORIES``, ``_READERS`` and ``_FETCHERS``.
 
 Contract of a store:
 - ``put(local_path, key)`` copies a local file to ``key``; readers of the store never see a
@@ -11,6 +11,8 @@ Contract of a store:
 - ``put_bytes(data, key)`` writes a small document (progress.json, metrics.json) the same way.
 - ``local_path(key)`` is where the file for ``key`` can be written in place, or ``None`` when
   the store is remote (then the runner writes locally and ``put``s the file).
+- ``get_bytes(key)`` reads a small document back (None if there is none) and ``keys(folder)``
+  lists the keys under a folder: the multi-node rendezvous uses them.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ def path_from_uri(uri: str) -> Path:
     return Path(unquote(parts.path))
 
 
-def _checked_key(key: str) -> PurePosixPath:
+def checked_key(key: str) -> PurePosixPath:
+    """``key`` as a relative path; TransportError if it could escape its store."""
     # Keys come from file names the model wrote; refuse anything that could escape the store.
     path = PurePosixPath(key)
     if not key or path.is_absolute() or ".." in path.parts:
@@ -68,11 +71,11 @@ class FileStore:
 
     def uri_of(self, key: str) -> str:
         """The ``file://`` URI of ``key``, for log lines and reports."""
-        return (self.root / _checked_key(key)).resolve().as_uri()
+        return (self.root / checked_key(key)).resolve().as_uri()
 
     def local_path(self, key: str) -> Path:
         """The path where ``key`` lives; its folder is created."""
-        path = self.root / _checked_key(key)
+        path = self.root / checked_key(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -101,6 +104,23 @@ class FileStore:
             _discard(tmp)
             raise TransportError(f"could not write {target}: {exc}") from exc
 
+    def get_bytes(self, key: str) -> bytes | None:
+        """The content of ``key``, or None when there is no such file."""
+        try:
+            return (self.root / checked_key(key)).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise TransportError(f"cannot read {self.root / key}: {exc.strerror or exc}") from exc
+
+    def keys(self, folder: str) -> list[str]:
+        """Keys of the files under ``folder`` (temporary files excluded)."""
+        base = self.root / checked_key(folder)
+        if not base.is_dir():
+            return []
+        return sorted(str(path.relative_to(self.root).as_posix()) for path in base.rglob("*")
+                      if path.is_file() and not path.name.startswith("."))
+
     @staticmethod
     def _temp_name(target: Path) -> Path:
         # The temporary file sits in the target's folder so that os.replace is a rename on one
@@ -125,19 +145,54 @@ def _read_file(uri: str) -> bytes:
         raise TransportError(f"cannot read {uri}: {exc.strerror or exc}") from exc
 
 
-_STORE_FACTORIES = {"file": FileStore.from_uri}
-_READERS = {"file": _read_file}
+def _fetch_file(uri: str, dest: Path) -> None:
+    source = path_from_uri(uri)
+    if not source.is_file():
+        raise TransportError(f"file not found: {uri}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(source, dest)
+    except OSError as exc:
+        raise TransportError(f"could not copy {uri} to {dest}: {exc}") from exc
+
+
+# The S3 entries import s3.py on first use: it imports this module, and boto3 stays unloaded
+# for runs that never touch S3.
+def _s3_store(uri: str):
+    from .s3 import S3Store
+
+    return S3Store.from_uri(uri)
+
+
+def _s3_read(uri: str) -> bytes:
+    from . import s3
+
+    return s3.read_bytes(uri)
+
+
+def _s3_fetch(uri: str, dest: Path) -> None:
+    from . import s3
+
+    s3.download(uri, dest)
+
+
+_STORE_FACTORIES = {"file": FileStore.from_uri, "s3": _s3_store}
+_READERS = {"file": _read_file, "s3": _s3_read}
+_FETCHERS = {"file": _fetch_file, "s3": _s3_fetch}
 
 
 def _unsupported(uri: str) -> TransportError:
-    scheme = scheme_of(uri)
-    if scheme == "s3":
-        return TransportError(f"s3:// locations are not supported by this runner yet: {uri}")
-    return TransportError(f"unsupported location scheme {scheme}:// in {uri}")
+    return TransportError(f"unsupported location scheme {scheme_of(uri)}:// in {uri}")
 
 
-def open_store(uri: str) -> FileStore:
-    """The store for a location URI; ``TransportError`` when its scheme is not supported."""
+def is_remote(uri: str) -> bool:
+    """True for locations that are not on this machine's file system (s3://)."""
+    return scheme_of(uri) != "file"
+
+
+def open_store(uri: str):
+    """The store (FileStore or S3Store) for a location URI; ``TransportError`` when its
+    scheme is not supported."""
     factory = _STORE_FACTORIES.get(scheme_of(uri))
     if factory is None:
         raise _unsupported(uri)
@@ -154,13 +209,7 @@ def read_bytes(uri: str) -> bytes:
 
 def fetch(uri: str, dest: Path) -> None:
     """Copy the file at ``uri`` (a restart file) to the local path ``dest``."""
-    if scheme_of(uri) != "file":
+    fetcher = _FETCHERS.get(scheme_of(uri))
+    if fetcher is None:
         raise _unsupported(uri)
-    source = path_from_uri(uri)
-    if not source.is_file():
-        raise TransportError(f"file not found: {uri}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        shutil.copyfile(source, dest)
-    except OSError as exc:
-        raise TransportError(f"could not copy {uri} to {dest}: {exc}") from exc
+    fetcher(uri, dest)

@@ -165,6 +165,19 @@ def job_state(job: dict, *, reports_for: tuple[str, ...] = ("RUNNING",) + FINAL_
     )
 
 
+# The images (containers/README.md) keep GEOS-Chem's source here, for createRunDir.sh, and build
+# one executable per chemistry mechanism: carbon and Hg need their own CMake options.
+IMAGE_SOURCE_DIR = "/opt/geos-chem/src"
+MECHANISM_EXECUTABLES = {"carbon": "-carbon", "Hg": "-Hg"}
+
+
+def image_executable(executable: str, simulation: str) -> str:
+    """The image's executable built for `simulation` (gcclassic-carbon for carbon, ...)."""
+    if executable.startswith("/opt/geos-chem/bin/") and simulation in MECHANISM_EXECUTABLES:
+        return executable + MECHANISM_EXECUTABLES[simulation]
+    return executable
+
+
 def job_memory_mib(spec: dict) -> int:
     """Memory to reserve: the catalog's figure for the grid (per node for GCHP).
 
@@ -204,9 +217,11 @@ class BatchBackend:
         compute["memory_mib"] = job_memory_mib(spec)
         compute["timeout_s"] = settings.BATCH_TIMEOUT_HOURS * 3600
         io["spec_uri"] = f"{io['output_uri']}specs/{spec['job_name']}.json"
-        io["input_source"] = settings.INPUT_SOURCE
+        io["input_source"] = settings.INPUT_SOURCE or None
         io["input_root"] = settings.CONTAINER_INPUT_ROOT
         spec["geoschem_config"]["simulation"]["root_data_dir"] = settings.CONTAINER_INPUT_ROOT
+        spec["model"]["executable"] = image_executable(spec["model"]["executable"], spec["simulation"]["type"])
+        spec["model"].setdefault("source_dir", IMAGE_SOURCE_DIR)
         return spec
 
     # --- submitting ---------------------------------------------------------------------------

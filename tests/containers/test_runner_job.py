@@ -40,6 +40,9 @@ while now < end:
         stamp = now.strftime("%Y%m%d_%H%Mz")
         with open(f"OutputDir/GEOSChem.SpeciesConc.{{stamp}}.nc4", "wb") as f:
             f.write(b"CDF\x01 fake " + stamp.encode())
+        if behaviour.get("daily_restart") and now > start:
+            with open(f"Restarts/GEOSChem.Restart.{{stamp}}.nc4", "wb") as f:
+                f.write(b"restart " + stamp.encode())
     if gchp:
         print(f" GCHP Date: {{now:%Y/%m/%d}}  Time: {{now:%H:%M:%S}}  Throughput(days/day)[Avg Tot Run]:"
               f"     1549.5     7202.7     7605.9  TimeRemaining(Est) 000:00:01   40.0% :  22.4% Mem Comm:Used",
@@ -97,7 +100,9 @@ def make_spec(tmp_path: Path, executable: str, *, model="classic", days=2, resta
         "simulation_id": "6f1c0a52",
         "job_name": "gcr-6f1c0a52-s001-a1",
         "name": "fake run",
-        "model": {"name": model, "geoschem_version": "14.7.0", "executable": executable},
+        # source_dir null: the runner writes the run directory itself (no createRunDir.sh),
+        # as for a model built outside the official images.
+        "model": {"name": model, "geoschem_version": "14.7.0", "executable": executable, "source_dir": None},
         "simulation": {"type": "TransportTracers", "options": []},
         "met": {"name": "MERRA2", "scenario": None},
         "grid": {
@@ -513,12 +518,12 @@ def test_a_spec_of_another_version_exits_2(tmp_path):
         "bad run spec: spec_version 2 is not supported (this runner reads 1)")
 
 
-def test_an_s3_output_uri_is_refused_until_s3_is_supported(tmp_path):
-    spec = make_spec(tmp_path, "demo", io__output_uri="s3://bucket/outputs/")
+def test_an_output_uri_of_an_unknown_scheme_is_refused(tmp_path):
+    spec = make_spec(tmp_path, "demo", io__output_uri="gs://bucket/outputs/")
     done = run_runner(spec, tmp_path / "run")
 
     assert done.returncode == 2
-    assert "s3:// locations are not supported by this runner yet" in done.stderr
+    assert "unsupported location scheme gs:// in gs://bucket/outputs/" in done.stderr
 
 
 def test_the_runner_also_runs_as_a_package_with_a_file_uri_spec(tmp_path):
@@ -537,7 +542,8 @@ def test_the_help_text_names_the_options():
     done = subprocess.run([sys.executable, str(RUNNER), "--help"], capture_output=True, text=True, timeout=60)
 
     assert done.returncode == 0
-    for option in ("--spec", "--workdir", "--grace-seconds", "--progress-interval"):
+    for option in ("--spec", "--workdir", "--grace-seconds", "--progress-interval", "--log-interval",
+                   "--stage-workers", "--rendezvous-timeout"):
         assert option in done.stdout
 
 

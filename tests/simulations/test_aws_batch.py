@@ -566,3 +566,17 @@ def test_an_unrelated_event_is_no_event(stubbed):
                        "detail": {"instance-id": "i-0abc", "state": "terminated"}})
 
     assert BatchBackend().state_from_event(body) is None
+
+
+@pytest.mark.parametrize("executable, simulation, expected", [
+    ("/opt/geos-chem/bin/gcclassic", "carbon", "/opt/geos-chem/bin/gcclassic-carbon"),
+    ("/opt/geos-chem/bin/gcclassic", "Hg", "/opt/geos-chem/bin/gcclassic-Hg"),
+    ("/opt/geos-chem/bin/gchp", "carbon", "/opt/geos-chem/bin/gchp-carbon"),
+    ("/opt/geos-chem/bin/gcclassic", "fullchem", "/opt/geos-chem/bin/gcclassic"),
+    ("demo", "carbon", "demo"),
+    ("/home/me/gcclassic", "carbon", "/home/me/gcclassic"),
+])
+def test_the_image_executable_follows_the_mechanism(executable, simulation, expected):
+    from simulations.backends.batch import image_executable
+
+    assert image_executable(executable, simulation) == expected
