@@ -142,8 +142,10 @@ def segment_submit_next(*, simulation_id) -> Job | None:
     sim = Simulation.objects.filter(id=simulation_id).first()
     if sim is None or sim.status not in (Status.QUEUED, Status.STARTING, Status.RUNNING):
         return None
-    if sim.jobs.active().exists():
-        return sim.jobs.active().first()
+    submitted = sim.jobs.active().exclude(backend_id="").first()
+    if submitted is not None:
+        return submitted
+    # A job row without a backend id is one whose submission failed for now: submit it again.
     segment = sim.segments_done + 1
     if segment > sim.segments_total:
         return None

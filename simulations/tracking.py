@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from simulations import services
@@ -83,8 +84,9 @@ def _apply_progress(pairs: list[tuple[Job, JobState]]) -> int:
 def _repair_lost_submissions() -> int:
     """Queued or running simulations with no job in play lost their submit task: submit again."""
     resubmitted = 0
+    in_play = Job.objects.filter(simulation=OuterRef("pk"), state__in=_ACTIVE_JOB_STATES).exclude(backend_id="")
     lost = Simulation.objects.filter(status__in=[Status.QUEUED, Status.STARTING, Status.RUNNING]).exclude(
-        jobs__state__in=_ACTIVE_JOB_STATES)
+        Exists(in_play))
     for sim_id in lost.values_list("id", flat=True):
         try:
             if services.segment_submit_next(simulation_id=sim_id) is not None:

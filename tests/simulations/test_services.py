@@ -287,3 +287,28 @@ def test_a_segment_without_the_previous_restart_fails_instead_of_starting_from_n
     assert sim.status == S.FAILED
     assert sim.status_reason == "segment 1 finished without reporting its restart file, so segment 2 cannot start"
     assert not sim.jobs.filter(segment=2).exists()
+
+
+def test_a_transient_backend_error_leaves_the_run_queued_and_the_next_sync_submits_it(
+        alice, two_days, fake_backend, monkeypatch):
+    from simulations.backends.base import BackendTransientError
+
+    sim = services.simulation_create(owner=alice, raw_config=two_days)
+    services.simulation_submit(simulation_id=sim.id, actor=alice)
+    real_submit = fake_backend.submit
+
+    def busy(**kwargs):
+        raise BackendTransientError("AWS Batch is busy (TooManyRequestsException)")
+
+    monkeypatch.setattr(fake_backend, "submit", busy)
+    with pytest.raises(BackendTransientError):
+        services.segment_submit_next(simulation_id=sim.id)
+    sim.refresh_from_db()
+    assert sim.status == S.QUEUED
+    assert sim.jobs.get().backend_id == ""
+    monkeypatch.setattr(fake_backend, "submit", real_submit)
+    assert tracking.jobs_sync()["resubmitted"] == 1
+    sim.refresh_from_db()
+    job = sim.jobs.get()
+    assert (sim.status, job.attempt, job.backend_id) == (S.STARTING, 1, job.name)
+    assert fake_backend.submit_calls == 1

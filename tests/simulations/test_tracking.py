@@ -126,3 +126,27 @@ def test_spot_interruptions_resume_and_then_move_the_run_to_on_demand(
     assert any("moves to on-demand capacity" in m for m in messages)
     assert any("Host EC2 (instance i-0abc) terminated." in m for m in messages)
     assert sim.jobs.filter(interrupted=True).count() == 2
+
+
+def test_an_interrupted_later_segment_restarts_from_the_previous_segments_restart(
+        alice, two_days, fake_backend, django_capture_on_commit_callbacks):
+    two_days.update(start="2019-01-01", end="2019-03-01", compute={"capacity": "spot"})
+    sim = services.simulation_create(owner=alice, raw_config=two_days)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.simulation_submit(simulation_id=sim.id, actor=alice)
+    first = sim.jobs.get()
+    fake_backend.set(first.name, "SUCCEEDED", exit_code=0, metrics={
+        "status": "succeeded", "restart": "Restarts/GEOSChem.Restart.20190201_0000z.nc4"})
+    with django_capture_on_commit_callbacks(execute=True):
+        tracking.jobs_sync()
+    second = sim.jobs.get(segment=2)
+    fake_backend.set(second.name, "FAILED", reason="Host EC2 (instance i-0def) terminated.", interrupted=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        tracking.jobs_sync()
+    again = sim.jobs.get(segment=2, attempt=2)
+    restart = sim.output_uri + "Restarts/GEOSChem.Restart.20190201_0000z.nc4"
+    assert fake_backend.specs[second.name]["restart"]["uri"] == restart
+    assert fake_backend.specs[again.name]["restart"]["uri"] == restart
+    assert fake_backend.specs[again.name]["period"]["start"].startswith("2019-02-01")
+    sim.refresh_from_db()
+    assert sim.segments_done == 1 and sim.interruptions == 1
