@@ -7,14 +7,14 @@ writes a SimulationEvent. Tasks are queued with transaction.on_commit.
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta, timezone as dt_timezone
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from simulations import catalog, spec as runspec
+from simulations import spec as runspec
 from simulations.backends import get_backend
 from simulations.backends.base import BackendError, BackendTransientError, JobState, parse_utc
 from simulations.config import ConfigInvalid, FieldError, RunConfig, config_to_dict, parse_config

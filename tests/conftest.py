@@ -111,3 +111,62 @@ def operator(django_user_model):
 @pytest.fixture
 def two_days():
     return dict(TWO_DAYS)
+
+
+# --- AWS stand-ins: moto in-process, or a moto server on 127.0.0.1 for subprocesses ---------------
+TEST_REGION = "us-east-1"
+TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": TEST_REGION}
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Fake credentials and no real endpoint or profile, so nothing can reach real AWS."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in TEST_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def moto_server(tmp_path):
+    """A moto server on 127.0.0.1 (Batch without Docker: jobs end at once); yields its URL."""
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    port = _free_port()
+    log = open(tmp_path / "moto.log", "w")
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("moto_server did not start: " + (tmp_path / "moto.log").read_text())
+                time.sleep(0.2)
+        config = json.dumps({"batch": {"use_docker": False}}).encode()
+        urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/config", data=config, method="POST"),
+                               timeout=5)
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

@@ -7,7 +7,6 @@ Other test modules import the ``moto_endpoint`` fixture and ``s3_env``/``s3_clie
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -31,12 +30,7 @@ PREFIX = "runs/6f1c0a52"
 
 
 @pytest.fixture
-def mocked_s3(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+def mocked_s3(aws_credentials):
     s3.reset_client()
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
@@ -116,37 +110,11 @@ def test_the_client_retries_in_adaptive_mode(mocked_s3):
 # A moto server for subprocess runs
 # ---------------------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def moto_endpoint(tmp_path):
-    """A moto_server on 127.0.0.1 with the results bucket; yields its URL."""
-    port = _free_port()
-    server_bin = Path(sys.executable).with_name("moto_server")
-    log = open(tmp_path / "moto.log", "w")
-    proc = subprocess.Popen([str(server_bin), "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-
-    def listening():
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
-
-    try:
-        assert wait_for(listening, timeout=30), (tmp_path / "moto.log").read_text()
-        s3_client(endpoint).create_bucket(Bucket=BUCKET)
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+def moto_endpoint(moto_server):
+    """The shared moto server (tests/conftest.py) with the results bucket; yields its URL."""
+    s3_client(moto_server).create_bucket(Bucket=BUCKET)
+    return moto_server
 
 
 def s3_env(endpoint: str, **extra) -> dict:

@@ -221,12 +221,7 @@ def test_a_stop_request_interrupts_staging(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def geos_chem_bucket(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+def geos_chem_bucket(aws_credentials):
     s3.reset_client()
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")

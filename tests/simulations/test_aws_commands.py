@@ -6,14 +6,12 @@ import json
 from unittest import mock
 
 import pytest
-import requests
 from botocore.stub import Stubber
 from django.core.management import CommandError, call_command
 from moto import mock_aws
-from moto.core.models import default_user_config
-from moto.server import ThreadedMotoServer
 
 from simulations import aws
+from tests.conftest import TEST_CREDENTIALS
 from simulations.aws_names import AwsNames
 from simulations.management.commands.setup_dev_aws import create_dev_resources, endpoint_is_local
 
@@ -23,10 +21,10 @@ NAMES = AwsNames.from_prefix(PREFIX)
 
 
 def _settings(settings, monkeypatch):
+    for name, value in TEST_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     settings.AWS_REGION = "us-east-1"
     settings.AWS_PREFIX = PREFIX
     settings.S3_BUCKET = BUCKET
@@ -149,25 +147,16 @@ def test_running_setup_twice_creates_nothing_new(moto):
 
 
 @pytest.fixture
-def moto_server(settings, monkeypatch):
-    """A moto server on this machine, as a developer would run `moto_server`."""
+def local_endpoint(moto_server, settings, monkeypatch):
+    """The shared moto server (tests/conftest.py), as a developer would run `moto_server`."""
     _settings(settings, monkeypatch)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     aws.reset_clients()
-    try:
-        with mock.patch.dict(default_user_config, {"batch": {"use_docker": False}}):
-            yield url
-    finally:
-        requests.post(f"{url}/moto-api/reset", timeout=10)
-        server.stop()
-        aws.reset_clients()
+    yield moto_server
+    aws.reset_clients()
 
 
-def test_setup_dev_aws_on_a_local_moto_server_prints_what_it_made_and_then_what_it_found(moto_server, settings):
+def test_setup_dev_aws_on_a_local_moto_server_prints_what_it_made_and_then_what_it_found(local_endpoint, settings):
     first, second = io.StringIO(), io.StringIO()
 
     call_command("setup_dev_aws", stdout=first)

@@ -8,11 +8,9 @@ the sync sees the job SUCCEEDED and the outputs are listed from S3.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
@@ -25,50 +23,24 @@ from simulations.aws_names import AwsNames
 from simulations.management.commands.setup_dev_aws import create_dev_resources
 from simulations.models import Simulation
 from simulations.outputs import output_files, output_locations
+from tests.conftest import TEST_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
-def moto_server(monkeypatch):
-    port = _free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.2)
-    # No Docker here: moto's simple Batch marks jobs done without running a container.
-    request = urllib.request.Request(endpoint + "/moto-api/config", data=json.dumps(
-        {"batch": {"use_docker": False}}).encode(), method="POST")
-    urllib.request.urlopen(request, timeout=5)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    for key, value in CREDENTIALS.items():
+def endpoint(moto_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    for key, value in TEST_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
     aws.reset_clients()
-    yield endpoint
+    yield moto_server
     aws.reset_clients()
-    server.terminate()
-    server.wait(timeout=10)
 
 
 @pytest.fixture
-def batch_settings(settings, moto_server, monkeypatch):
+def batch_settings(settings, endpoint, monkeypatch):
     # moto marks a job SUCCEEDED the moment it is submitted; keep the follow-up sync task queued
     # (not run in-line) so the job is read only after the test has played the container.
     monkeypatch.setattr(Conf, "SYNC", False)
@@ -83,16 +55,16 @@ def batch_settings(settings, moto_server, monkeypatch):
 
 
 def _run_container(job_env: dict, endpoint: str, workdir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, **CREDENTIALS, **job_env, "AWS_ENDPOINT_URL": endpoint}
+    env = {**os.environ, **TEST_CREDENTIALS, **job_env, "AWS_ENDPOINT_URL": endpoint}
     return subprocess.run([sys.executable, str(ROOT / "containers" / "runner" / "runner.py"), "--workdir",
                            str(workdir)], env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_submit_run_and_list_outputs_from_s3(batch_settings, moto_server, tmp_path, capsys):
+def test_submit_run_and_list_outputs_from_s3(batch_settings, endpoint, tmp_path, capsys):
     call_command("run_simulation", "--config", str(ROOT / "examples" / "demo-transport-tracers-4x5.yml"), "--json")
     sim = Simulation.objects.get(id=json.loads(capsys.readouterr().out)["id"])
     job = sim.jobs.get()
-    batch = boto3.client("batch", endpoint_url=moto_server, region_name="us-east-1")
+    batch = boto3.client("batch", endpoint_url=endpoint, region_name="us-east-1")
     described = batch.describe_jobs(jobs=[job.backend_id])["jobs"][0]
     assert described["jobName"] == job.name
     assert described["jobQueue"].endswith("gcr-e2e-ondemand-x86")
@@ -100,7 +72,7 @@ def test_submit_run_and_list_outputs_from_s3(batch_settings, moto_server, tmp_pa
     env = {item["name"]: item["value"] for item in described["container"].get("environment", [])}
     assert env["GCR_SPEC_URI"] == sim.output_uri + f"specs/{job.name}.json"
 
-    result = _run_container(env, moto_server, tmp_path / "run")
+    result = _run_container(env, endpoint, tmp_path / "run")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     deadline = time.monotonic() + 60

@@ -14,11 +14,7 @@ BUCKET = "gcr-test-results"
 
 
 @pytest.fixture
-def bucket(settings, monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def bucket(settings, aws_credentials):
     settings.AWS_REGION = "us-east-1"
     settings.S3_URL_EXPIRY_SECONDS = 900
     with mock_aws():
