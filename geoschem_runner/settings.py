@@ -189,6 +189,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Amazon Cognito sign-in (GCR_COGNITO) ---------------------------------------------------
+COGNITO = envbool("GCR_COGNITO", False)
+
+# --- The API (DRF): hashed tokens, the session, and Cognito bearer tokens when Cognito is on ---
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.HashedTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ] + (["accounts.cognito.CognitoJWTAuthentication"] if COGNITO else []),
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
+                                 "rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": envstr("GCR_API_RATE_USER", "600/min"),
+                               "anon": envstr("GCR_API_RATE_ANON", "30/min")},
+}
+
+# --- Cache: shared by the web workers and the task cluster (rate limits, JWKS) ---
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": envstr("GCR_CACHE_DIR", str(DATA_DIR / "cache")),
+    }
+}
+
 # --- Email -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = envstr("GCR_FROM_EMAIL", "GEOS-Chem Cloud Runner <noreply@localhost>")
 if envbool("GCR_SMTP", False):

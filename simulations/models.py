@@ -4,22 +4,29 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.models import Membership
+
 
 class SimulationQuerySet(models.QuerySet):
     def visible_to(self, user) -> "SimulationQuerySet":
-        """What `user` may see: their own simulations; operators see all.
+        """What `user` may see: their own and their groups' simulations; operators see all.
 
-        Research groups widen this in the accounts issue; every view goes through here.
+        The one access rule: every view, endpoint, export, download and log read goes through here.
         """
-        if not user.is_authenticated:
+        if not user or not user.is_authenticated:
             return self.none()
         if user.is_staff:
             return self
-        return self.filter(owner=user)
+        return self.filter(Q(owner=user) | Q(group_id__in=Membership.objects.filter(user=user).values("group_id")))
 
     def manageable_by(self, user) -> "SimulationQuerySet":
-        """What `user` may change (cancel, retry, delete)."""
-        return self.visible_to(user)
+        """What `user` may change (cancel, retry, delete): their own, their groups' as group admin."""
+        if not user or not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self
+        admin_of = Membership.objects.filter(user=user, role=Membership.Role.ADMIN).values("group_id")
+        return self.filter(Q(owner=user) | Q(group_id__in=admin_of))
 
     def active(self) -> "SimulationQuerySet":
         return self.filter(status__in=Simulation.ACTIVE_STATUSES)
@@ -51,6 +58,8 @@ class Simulation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="simulations")
+    group = models.ForeignKey("accounts.ResearchGroup", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="simulations", help_text="Its members can see it; its admins manage it.")
     name = models.CharField(max_length=200)
     model = models.CharField(max_length=10, choices=Model.choices)
     simulation_type = models.CharField(max_length=40)

@@ -77,6 +77,7 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.LOCAL_JOBS_DIR = tmp_path / "jobs"
     settings.OUTPUT_ROOT_URI = (tmp_path / "outputs").as_uri() + "/"
     settings.DATA_DIR = tmp_path
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.SYNC_LOOP_SECONDS = 0
     settings.GCCLASSIC_EXECUTABLE = "demo"
     settings.GCHP_EXECUTABLE = "demo"
