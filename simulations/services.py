@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import ResearchGroup
 from simulations import spec as runspec
 from simulations.backends import get_backend
 from simulations.backends.base import BackendError, BackendTransientError, JobState, parse_utc
@@ -79,14 +80,31 @@ def config_check(raw) -> tuple[RunConfig | None, list[FieldError]]:
 
 
 # --- creating and submitting ----------------------------------------------------------------------
-def simulation_create(*, owner, raw_config: dict, source: str = "web") -> Simulation:
+def _group_for(owner, group: str | None) -> tuple[ResearchGroup | None, list[FieldError]]:
+    """The group a new simulation belongs to: the one named (by slug), which the owner must be in;
+    "" for none (only the owner sees it); None for the owner's only group, or none."""
+    mine = ResearchGroup.objects.filter(memberships__user=owner)
+    if group == "":
+        return None, []
+    if group:
+        found = mine.filter(slug=group).first()
+        if found is None:
+            return None, [FieldError("group", f"you are not a member of a research group called '{group}'")]
+        return found, []
+    only = list(mine[:2])
+    return (only[0] if len(only) == 1 else None), []
+
+
+def simulation_create(*, owner, raw_config: dict, group: str | None = None, source: str = "web") -> Simulation:
     """Validate and create a draft; raises ConfigInvalid (creating nothing) with every problem."""
     cfg, errors = config_check(raw_config)
-    if errors:
-        raise ConfigInvalid(errors)
+    research_group, group_errors = _group_for(owner, group)
+    if errors or group_errors:
+        raise ConfigInvalid(errors + group_errors)
     with transaction.atomic():
         sim = Simulation(
             owner=owner,
+            group=research_group,
             name=cfg.name,
             model=cfg.model,
             simulation_type=cfg.simulation,
@@ -356,9 +374,12 @@ def simulation_retry(*, simulation_id, actor=None, source: str = "admin") -> boo
 
 def simulation_clone(*, simulation_id, actor, source: str = "web") -> Simulation:
     """A new draft with the same configuration, owned by `actor`."""
-    original = Simulation.objects.get(id=simulation_id)
+    original = Simulation.objects.select_related("group").get(id=simulation_id)
     raw = dict(original.config)
     raw["name"] = f"Copy of {original.name}"[:200]
-    clone = simulation_create(owner=actor, raw_config=raw, source=source)
+    # The copy stays in the original's group when the person cloning belongs to it.
+    in_group = original.group and original.group.memberships.filter(user=actor).exists()
+    clone = simulation_create(owner=actor, raw_config=raw, group=original.group.slug if in_group else None,
+                              source=source)
     record_event(clone.id, source=source, actor=actor, message=f"cloned from {original.id}")
     return clone

@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect, JsonRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.models import ResearchGroup
 from simulations import services
 from simulations.backends import get_backend
 from simulations.config import ConfigInvalid
@@ -26,7 +27,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo-transport-
 
 @login_required
 def simulation_list(request):
-    sims = Simulation.objects.visible_to(request.user).select_related("owner")
+    sims = Simulation.objects.visible_to(request.user).select_related("owner", "group")
     page = Paginator(sims, 25).get_page(request.GET.get("page"))
     return render(request, "simulations/list.html", {"page": page})
 
@@ -54,7 +55,8 @@ def simulation_new(request):
             errors = [{"field": "", "message": f"this is not valid YAML: {exc}"}]
         else:
             try:
-                sim = services.simulation_create(owner=request.user, raw_config=raw, source="web")
+                sim = services.simulation_create(owner=request.user, raw_config=raw,
+                                                 group=request.POST.get("group", ""), source="web")
             except ConfigInvalid as exc:
                 errors = [{"field": e.field, "message": e.message} for e in exc.errors]
             else:
@@ -65,12 +67,15 @@ def simulation_new(request):
                     messages.success(request, "Draft saved; submit it when ready.")
                 return redirect("simulations:detail", pk=sim.id)
     presets = Preset.objects.filter(owner__isnull=True) | Preset.objects.filter(owner=request.user)
-    return render(request, "simulations/new.html", {"text": text, "errors": errors, "presets": presets})
+    groups = list(ResearchGroup.objects.filter(memberships__user=request.user))
+    chosen = request.POST.get("group", groups[0].slug if len(groups) == 1 else "")
+    return render(request, "simulations/new.html", {"text": text, "errors": errors, "presets": presets,
+                                                     "groups": groups, "chosen_group": chosen})
 
 
 @login_required
 def simulation_detail(request, pk):
-    sim = get_object_or_404(Simulation.objects.visible_to(request.user).select_related("owner"), pk=pk)
+    sim = get_object_or_404(Simulation.objects.visible_to(request.user).select_related("owner", "group"), pk=pk)
     return render(request, "simulations/detail.html", {
         "sim": sim,
         "jobs": sim.jobs.all(),

@@ -101,3 +101,11 @@ def test_load_presets_loads_the_valid_examples_once():
     call_command("load_presets")
     assert Preset.objects.count() == count
     assert Preset.objects.filter(name="TransportTracers 4x5, two days", owner=None).exists()
+
+
+def test_a_group_the_user_is_not_in_is_refused_and_nothing_is_created(tmp_path, two_days, capsys):
+    with pytest.raises(SystemExit) as exc:
+        call_command("run_simulation", "--config", str(_write(tmp_path, two_days)), "--group", "nowhere")
+    assert exc.value.code == 2
+    assert "group: you are not a member of a research group called 'nowhere'" in capsys.readouterr().err
+    assert Simulation.objects.count() == 0

@@ -20,7 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from simulations import services, tracking, spec as runspec
 from simulations.backends import get_backend
-from simulations.config import FieldError
+from simulations.config import ConfigInvalid, FieldError
 from simulations.models import Simulation
 from simulations.outputs import output_locations
 
@@ -34,6 +34,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--config", required=True, help="YAML or JSON configuration file")
         parser.add_argument("--user", default=None, help=f"owner's email (default {DEFAULT_USER})")
+        parser.add_argument("--group", default=None,
+                            help="research group (slug) the simulation belongs to; default: your only group")
         parser.add_argument("--check", action="store_true", help="only validate and print the run spec")
         parser.add_argument("--wait", action="store_true", help="follow the run to a final state")
         parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
@@ -49,7 +51,11 @@ class Command(BaseCommand):
             sys.exit(2)
         self._migrate_if_needed()
         owner = self._owner(opts["user"])
-        sim = services.simulation_create(owner=owner, raw_config=raw, source="cli")
+        try:
+            sim = services.simulation_create(owner=owner, raw_config=raw, group=opts["group"], source="cli")
+        except ConfigInvalid as exc:
+            self._print_errors(exc.errors)
+            sys.exit(2)
         services.simulation_submit(simulation_id=sim.id, actor=owner, source="cli")
         # Start the first segment now, whether or not a task cluster is there to do it.
         services.segment_submit_next(simulation_id=sim.id)
