@@ -114,6 +114,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    # Always installed (its tables exist either way); GCR_COGNITO decides whether it has an app.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.amazon_cognito",
     "rest_framework",
     "django_q",
     "accounts",
@@ -181,6 +184,15 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = envchoice("GCR_EMAIL_VERIFICATION", "optional", ("none", "optional", "mandatory"))
 LOGIN_REDIRECT_URL = "simulations:list"
+# Sign-in, sign-out and failed sign-ins leave AuditEvents through this adapter.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# allauth's rate limits (counted in CACHES, below): sign-in form posts per address, and failed
+# sign-ins per address and per email. Past the first the page answers 429; past the second the
+# form says "Too many failed login attempts".
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+}
 LOGIN_URL = "account_login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -191,13 +203,51 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Amazon Cognito sign-in (GCR_COGNITO) ---------------------------------------------------
 COGNITO = envbool("GCR_COGNITO", False)
+# On: a "Sign in with Cognito" button (the user pool's hosted UI, allauth's amazon_cognito
+# provider) and the pool's id/access tokens accepted by the API (accounts/cognito.py). Off: the
+# provider has no app, so no button shows and no token is accepted. Local password accounts
+# (operators) keep working either way.
+if COGNITO:
+    _cognito = required("GCR_COGNITO=on", "GCR_COGNITO_DOMAIN", "GCR_COGNITO_CLIENT_ID",
+                        "GCR_COGNITO_CLIENT_SECRET", "GCR_COGNITO_USER_POOL_ID", "GCR_AWS_REGION")
+    COGNITO_DOMAIN = _cognito["GCR_COGNITO_DOMAIN"].rstrip("/")
+    if not COGNITO_DOMAIN.startswith("https://"):
+        raise ImproperlyConfigured(f"GCR_COGNITO_DOMAIN must start with https:// (got {COGNITO_DOMAIN!r})")
+    COGNITO_CLIENT_ID = _cognito["GCR_COGNITO_CLIENT_ID"]
+    COGNITO_CLIENT_SECRET = _cognito["GCR_COGNITO_CLIENT_SECRET"]
+    COGNITO_USER_POOL_ID = _cognito["GCR_COGNITO_USER_POOL_ID"]
+    # The `iss` of the pool's tokens; its JWKS is at <issuer>/.well-known/jwks.json.
+    COGNITO_ISSUER = (f"https://cognito-idp.{_cognito['GCR_AWS_REGION']}.amazonaws.com/"
+                      f"{COGNITO_USER_POOL_ID}")
+else:
+    COGNITO_DOMAIN = COGNITO_CLIENT_ID = COGNITO_CLIENT_SECRET = COGNITO_USER_POOL_ID = COGNITO_ISSUER = ""
+SOCIALACCOUNT_PROVIDERS = {
+    "amazon_cognito": {
+        "DOMAIN": COGNITO_DOMAIN,
+        "APPS": [{"client_id": COGNITO_CLIENT_ID, "secret": COGNITO_CLIENT_SECRET}] if COGNITO else [],
+    }
+}
+# Turns a failed Cognito round trip (outage, refused code) into a message on the sign-in page.
+SOCIALACCOUNT_ADAPTER = "accounts.cognito.CognitoSocialAccountAdapter"
+# The email is the identity. A first Cognito sign-in whose email Cognito reports as verified
+# signs in (and links) the local account with that email; allauth does this only for verified
+# emails, and wipes the password of a local account whose own email was never verified, so a
+# squatter who registered someone else's address locally is locked out rather than let in.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_ONLY = False
+# The hosted UI's tokens are not needed after sign-in; don't keep them in the database.
+SOCIALACCOUNT_STORE_TOKENS = False
 
 # --- The API (DRF): hashed tokens, the session, and Cognito bearer tokens when Cognito is on ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
+    # Cognito first when on: it ignores other schemes, and DRF takes the 401's WWW-Authenticate
+    # header from the first class, so a bad bearer token gets its Bearer error description.
+    "DEFAULT_AUTHENTICATION_CLASSES": (["accounts.cognito.CognitoJWTAuthentication"] if COGNITO else []) + [
         "accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-    ] + (["accounts.cognito.CognitoJWTAuthentication"] if COGNITO else []),
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
                                  "rest_framework.throttling.AnonRateThrottle"],

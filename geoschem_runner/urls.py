@@ -9,9 +9,11 @@ def healthz(request):
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="simulations:list", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="simulations:list", permanent=False), name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("simulations/", include("simulations.urls")),
+    path("profile/", include("accounts.urls")),
+    path("api/v1/", include("accounts.api_urls")),
 ]

@@ -1,6 +1,7 @@
 """Shared fixtures: users alice, bob and an operator; an in-memory compute backend; temp folders."""
 
 import pytest
+from django.core.cache import cache
 from django_q.conf import Conf
 
 from simulations.backends import override_backend
@@ -78,6 +79,9 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.OUTPUT_ROOT_URI = (tmp_path / "outputs").as_uri() + "/"
     settings.DATA_DIR = tmp_path
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Local-memory caches share their store within a process: start each test with rate limits,
+    # JWKS and the rest forgotten.
+    cache.clear()
     settings.SYNC_LOOP_SECONDS = 0
     settings.GCCLASSIC_EXECUTABLE = "demo"
     settings.GCHP_EXECUTABLE = "demo"

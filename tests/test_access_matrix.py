@@ -1,0 +1,169 @@
+"""Every URL of the project, as an anonymous visitor, a member of another group, a group member,
+a group admin, the owner and an operator: who gets what. What one may not see is a 404, never a
+403, so ids do not leak. A new URL pattern without an expectation here fails this test."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Membership, ResearchGroup
+from accounts.services import api_token_create
+from simulations import services
+
+pytestmark = pytest.mark.django_db
+
+# Simulation pages, by what they need: seeing the simulation, or managing it.
+READS = {"simulations:detail", "simulations:status", "simulations:log", "simulations:file"}
+MANAGE = {"simulations:submit", "simulations:cancel", "simulations:retry"}
+VISIBLE_ACTIONS = {"simulations:clone"}
+# Pages of one's own (no other user's object in the URL): sign-in required, then 200.
+OWN_PAGES = {"simulations:list", "simulations:new", "accounts:profile"}
+# POST-only actions on one's own things: sign-in required; a token is one's own (404 for others').
+OWN_ACTIONS = {"accounts:token_create"}
+OWN_OBJECT_ACTIONS = {"accounts:token_revoke"}
+# The API answers 401 rather than redirecting to a sign-in page.
+API = {"api-me"}
+PUBLIC = {"healthz"}
+REDIRECTS = {"home"}  # to the list, which then asks for sign-in
+
+
+def _walk(resolvers, prefix="", namespace=""):
+    for entry in resolvers:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else None
+            yield prefix + str(entry.pattern), name, entry
+
+
+def _patterns():
+    return list(_walk(get_resolver().url_patterns))
+
+
+@pytest.fixture
+def world(django_user_model, fake_backend, tmp_path, django_capture_on_commit_callbacks, two_days):
+    make = django_user_model.objects.create_user
+    people = {
+        "anonymous": None,
+        "outsider": make(email="outsider@example.org", password="pw-outsider-1"),
+        "member": make(email="member@example.org", password="pw-member-1"),
+        "group_admin": make(email="gadmin@example.org", password="pw-gadmin-1"),
+        "owner": make(email="owner@example.org", password="pw-owner-1"),
+        "operator": make(email="ops@example.org", password="pw-ops-1", is_staff=True, is_superuser=True),
+    }
+    lab = ResearchGroup.objects.create(name="Atmospheric Chemistry Lab", slug="acl")
+    other = ResearchGroup.objects.create(name="Other Lab", slug="other")
+    Membership.objects.create(user=people["member"], group=lab)
+    Membership.objects.create(user=people["owner"], group=lab)
+    Membership.objects.create(user=people["group_admin"], group=lab, role=Membership.Role.ADMIN)
+    Membership.objects.create(user=people["outsider"], group=other, role=Membership.Role.ADMIN)
+    sim = services.simulation_create(owner=people["owner"], raw_config=two_days, group="acl")
+    token, _ = api_token_create(user=people["owner"], name="laptop", actor=people["owner"], ip="127.0.0.1",
+                                source="test")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.simulation_submit(simulation_id=sim.id, actor=people["owner"])
+    outputs = tmp_path / "outputs" / str(sim.id)
+    outputs.mkdir(parents=True)
+    (outputs / "GEOSChem.SpeciesConc.20190101_0000z.nc4").write_bytes(b"CDF")
+    return people, sim, token
+
+
+def _client(client, user):
+    client.logout()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _url(name, sim, token):
+    if name == "accounts:token_revoke":
+        return reverse(name, args=[token.pk])
+    if name == "simulations:file":
+        return reverse(name, args=[sim.id, "GEOSChem.SpeciesConc.20190101_0000z.nc4"])
+    if name in READS | MANAGE | VISIBLE_ACTIONS:
+        return reverse(name, args=[sim.id])
+    return reverse(name)
+
+
+def _expect(name, role):
+    """The status codes `role` may get from `name`."""
+    signed_in = role != "anonymous"
+    if name in PUBLIC:
+        return {200}
+    if name in REDIRECTS:
+        return {302}
+    if name in API:
+        return {200} if signed_in else {401}
+    if not signed_in:
+        return {302}  # to the sign-in page
+    if name in OWN_PAGES | OWN_ACTIONS:
+        return {200}
+    if name in OWN_OBJECT_ACTIONS:
+        return {302} if role == "owner" else {404}
+    sees = role in ("member", "group_admin", "owner", "operator")
+    manages = role in ("group_admin", "owner", "operator")
+    if name in READS:
+        return {200} if sees else {404}
+    if name in VISIBLE_ACTIONS:
+        return {302} if sees else {404}
+    if name in MANAGE:
+        return {302} if manages else {404}
+    raise AssertionError(f"no access expectation for {name}")
+
+
+KNOWN = READS | MANAGE | VISIBLE_ACTIONS | OWN_PAGES | PUBLIC | REDIRECTS | OWN_ACTIONS | OWN_OBJECT_ACTIONS | API
+POSTED = MANAGE | VISIBLE_ACTIONS | OWN_ACTIONS | OWN_OBJECT_ACTIONS
+ROLES = ["anonymous", "outsider", "member", "group_admin", "owner", "operator"]
+
+
+def test_every_project_url_pattern_has_an_access_expectation():
+    ours = [(route, name) for route, name, _ in _patterns()
+            if not route.startswith(("admin/", "accounts/"))]
+    missing = [route for route, name in ours if name not in KNOWN]
+    assert not missing, f"URL patterns without an access expectation in this test: {missing}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_gets_what_on_every_project_url(client, world, role):
+    people, sim, token = world
+    got = {}
+    for route, name, _ in _patterns():
+        if route.startswith(("admin/", "accounts/")) or name not in KNOWN:
+            continue
+        c = _client(client, people[role])
+        url = _url(name, sim, token)
+        response = c.post(url, {"name": "matrix"}) if name in POSTED else c.get(url)
+        got[name] = response.status_code
+        if response.status_code == 302 and role == "anonymous" and name not in REDIRECTS | API:
+            assert response.url.startswith(reverse("account_login")), (name, response.url)
+    wrong = {name: code for name, code in got.items() if code not in _expect(name, role)}
+    assert not wrong, f"{role} got unexpected status codes: {wrong}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_operators_get_into_the_admin(client, world, role):
+    people, sim, _ = world
+    c = _client(client, people[role])
+    for url in [reverse("admin:index"), reverse("admin:simulations_simulation_changelist"),
+                reverse("admin:simulations_simulation_change", args=[sim.id])]:
+        response = c.get(url)
+        if role == "operator":
+            assert response.status_code == 200, url
+        else:
+            assert response.status_code == 302 and "/admin/login/" in response.url, (role, url)
+
+
+def test_the_sign_in_pages_answer_everyone_without_error(client, world):
+    people, _, _ = world
+    for route, name, _ in _patterns():
+        if not route.startswith("accounts/") or not name or "<" in route:
+            continue
+        for role in ("anonymous", "member"):
+            response = _client(client, people[role]).get(reverse(name))
+            assert response.status_code < 500, (name, role, response.status_code)
+
+
+def test_a_member_sees_the_groups_simulations_in_the_list_and_an_outsider_does_not(client, world):
+    people, sim, _ = world
+    assert sim.name.encode() in _client(client, people["member"]).get(reverse("simulations:list")).content
+    assert sim.name.encode() not in _client(client, people["outsider"]).get(reverse("simulations:list")).content
