@@ -622,7 +622,6 @@ def one_day_demo_spec(tmp_path: Path, model: str) -> Path:
     return path
 
 
-@pytest.mark.skipif(not DEMO_MODEL.exists(), reason=f"the demo model is not written yet ({DEMO_MODEL})")
 @pytest.mark.parametrize(("model", "restart"), [
     ("classic", "Restarts/GEOSChem.Restart.20190102_0000z.nc4"),
     ("gchp", "Restarts/GEOSChem.Restart.20190102_0000z.c24.nc4"),
@@ -643,7 +642,6 @@ def test_the_demo_model_runs_one_day_to_success(tmp_path, model, restart):
     assert ("---> DATE: 2019/01/01  UTC: 12:00" if model == "classic" else "Date: 2019/01/01  Time: 12:00:00") in log
 
 
-@pytest.mark.skipif(not DEMO_MODEL.exists(), reason=f"the demo model is not written yet ({DEMO_MODEL})")
 def test_a_second_demo_segment_starts_from_the_first_ones_restart(tmp_path):
     first = one_day_demo_spec(tmp_path, "classic")
     assert subprocess.run(runner_argv(first, tmp_path / "run1"), capture_output=True, timeout=600).returncode == 0
