@@ -124,14 +124,18 @@ TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
                     "AWS_DEFAULT_REGION": TEST_REGION}
 
 
-@pytest.fixture
-def aws_credentials(monkeypatch):
+def use_fake_aws_credentials(monkeypatch) -> None:
     """Fake credentials and no real endpoint or profile, so nothing can reach real AWS."""
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in TEST_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    use_fake_aws_credentials(monkeypatch)
 
 
 def _free_port() -> int:

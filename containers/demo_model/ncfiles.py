@@ -16,6 +16,7 @@ Every file is labelled as demo-model output in its ``title`` and in a ``demo_mod
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import netCDF4
@@ -24,6 +25,15 @@ import numpy as np
 DEMO_LABEL = "GEOS-Chem Cloud Runner demo model (radon/lead tracer model, NOT GEOS-Chem)"
 FILL = 1.0e30          # GEOS-Chem's missing value
 MAPL_FILL = 1.0e15     # MAPL's
+
+
+def _variable(ds, name, dims, dtype, attrs, values=None):
+    """Create a variable with its attributes and, if given, its values."""
+    v = ds.createVariable(name, dtype, dims)
+    v.setncatts(attrs)
+    if values is not None:
+        v[...] = values
+    return v
 
 
 def _stamp(when: datetime) -> str:
@@ -77,12 +87,7 @@ def _classic_index_variables(ds, grid, vertical, reference: datetime) -> None:
     ds.createDimension("lon", nlon)
     ds.createDimension("nv", 2)
 
-    def var(name, dims, dtype, attrs, values=None):
-        v = ds.createVariable(name, dtype, dims)
-        v.setncatts(attrs)
-        if values is not None:
-            v[...] = values
-        return v
+    var = functools.partial(_variable, ds)
 
     p0 = 1000.0
     var("time", ("time",), "f8", {"long_name": "Time", "units": f"minutes since {_stamp(reference)}",
@@ -161,12 +166,7 @@ def _gchp_index_variables(ds, grid, nlev: int, reference: datetime) -> None:
                        ("YCdim", n + 1), ("lev", nlev), ("time", None)):
         ds.createDimension(name, size)
 
-    def var(name, dims, dtype, attrs, values=None):
-        v = ds.createVariable(name, dtype, dims)
-        v.setncatts(attrs)
-        if values is not None:
-            v[...] = values
-        return v
+    var = functools.partial(_variable, ds)
 
     var("Xdim", ("Xdim",), "f8", {"long_name": "Fake Longitude for GrADS Compatibility", "units": "degrees_east"},
         grid.extra["xdim"])

@@ -18,7 +18,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from simulations import aws, s3, spec as runspec
-from tests.conftest import TEST_CREDENTIALS
+from tests.conftest import use_fake_aws_credentials
 from simulations.aws_names import AwsNames
 from simulations.backends.base import BackendError, BackendTransientError
 from simulations.backends.batch import UNKNOWN_JOB_REASON, BatchBackend, job_state
@@ -38,10 +38,7 @@ GCHP = {
 
 
 def _fake_credentials(monkeypatch, settings):
-    for name, value in TEST_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+    use_fake_aws_credentials(monkeypatch)
     settings.AWS_REGION = "us-east-1"
     settings.AWS_PREFIX = PREFIX
     settings.S3_BUCKET = BUCKET

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from moto import mock_aws
 
 from simulations import aws
-from tests.conftest import TEST_CREDENTIALS
+from tests.conftest import use_fake_aws_credentials
 from simulations.aws_names import AwsNames
 from simulations.management.commands.setup_dev_aws import create_dev_resources, endpoint_is_local
 
@@ -21,10 +21,7 @@ NAMES = AwsNames.from_prefix(PREFIX)
 
 
 def _settings(settings, monkeypatch):
-    for name, value in TEST_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+    use_fake_aws_credentials(monkeypatch)
     settings.AWS_REGION = "us-east-1"
     settings.AWS_PREFIX = PREFIX
     settings.S3_BUCKET = BUCKET
