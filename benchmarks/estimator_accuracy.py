@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from costs import estimator  # noqa: E402
-from costs.instances import INSTANCE_TYPES, InstanceType  # noqa: E402
+from costs.instances import INSTANCE_TYPES, InstanceOffer  # noqa: E402
 from costs.samples import SAMPLES  # noqa: E402
 from simulations.config import parse_config  # noqa: E402
 
 # A sample with no stated platform is estimated on a stand-in with its core count and an
 # "unknown" CPU, exactly as the calibration treats it.
-UNSTATED = InstanceType("unstated", "unknown", "unknown", "unknown", 0, 0, 1024, 0, False,
+UNSTATED = InstanceOffer("unstated", "unknown", "unknown", "unknown", 0, 0, 1024, 0, False,
                         {"us-east-1": 1.0}, None, "stand-in for an unstated platform")
 
 

@@ -50,8 +50,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from costs.instances import INSTANCE_TYPES, InstanceType
-from costs.samples import ThroughputSample
+from costs.instances import INSTANCE_TYPES, InstanceOffer
+from costs.samples import ThroughputFigure
 from simulations import catalog
 
 # Advected species per simulation (GEOS-Chem 14.x run directory templates, approximate):
@@ -68,8 +68,15 @@ REFERENCE_TIMESTEP_S = 600
 PER_CORE_SPEED = {"haswell": 0.55, "cascade-lake": 0.8, "ice-lake": 0.9, "sapphire-rapids": 1.0,
                   "granite-rapids": 1.1, "zen3": 0.95, "zen4": 1.1, "zen5": 1.2, "graviton3": 1.0,
                   "graviton3e": 1.05, "graviton4": 1.2, "unknown": 0.9}
-CONFIDENCE_WEIGHT = {"measured-official": 1.0, "reported": 0.6, "third-party-unreviewed": 0.4}
-CONFIDENCE_WIDTH = {"measured-official": 0.15, "reported": 0.3, "third-party-unreviewed": 0.45}
+# A run measured on this platform (its own metrics.json, same container, same instance type) is
+# the best evidence there is: it weighs most and gives the narrowest range.
+CONFIDENCE_WEIGHT = {"platform-measured": 1.5, "measured-official": 1.0, "reported": 0.6,
+                     "third-party-unreviewed": 0.4}
+CONFIDENCE_WIDTH = {"platform-measured": 0.1, "measured-official": 0.15, "reported": 0.3,
+                    "third-party-unreviewed": 0.45}
+# No Spot price history for the region: the typical discount stands in, and the Spot range's
+# upper end is widened by this factor (Spot prices move; a typical figure is a guess).
+TYPICAL_SPOT_WIDENING = 1.25
 FAR_DISTANCE = 1.5  # a nearest sample further than this is "far" in basis
 CONTAINER_SLOWDOWN = 1.15
 
@@ -206,7 +213,7 @@ class _Point:
         return _work(self.cells, self.levels, self.species, self.timestep_s)
 
 
-def _sample_point(sample: ThroughputSample, instances: dict[str, InstanceType]) -> _Point:
+def _sample_point(sample: ThroughputFigure, instances: dict[str, InstanceOffer]) -> _Point:
     inst = instances.get(sample.instance_type) if sample.instance_type else None
     species = sample.advected_species or _species(sample.simulation)
     return _Point(sample.model, sample.simulation, grid_cells(sample.model, sample.resolution), sample.levels,
@@ -228,7 +235,7 @@ def _distance(a: _Point, b: _Point) -> float:
     return d
 
 
-def _log_rate(sample: ThroughputSample, point: _Point, serial: float) -> float:
+def _log_rate(sample: ThroughputFigure, point: _Point, serial: float) -> float:
     capacity = PER_CORE_SPEED.get(point.cpu, 0.9) * amdahl(point.cores, serial) * _node_efficiency(point.nodes, point.efa)
     return math.log(sample.days_per_day * point.work / capacity)
 
@@ -265,7 +272,7 @@ def _classic_memory_needed(cfg) -> float:
     return catalog.classic_memory_gb("2x2.5") * _cfg_cells(cfg) / grid_cells("classic", "2x2.5")
 
 
-def _gchp_layout(cfg, inst: InstanceType, nodes: int) -> int | None:
+def _gchp_layout(cfg, inst: InstanceOffer, nodes: int) -> int | None:
     """Largest cores per node (<= physical cores) whose total GCHP can decompose, or None."""
     cs = cfg.cs_res
     for per_node in range(inst.physical_cores, 0, -1):
@@ -279,7 +286,7 @@ def _gchp_node_counts(cfg) -> list[int]:
     return sorted({cfg.compute.nodes, max(cfg.compute.nodes, minimum)})
 
 
-def _problem(cfg, inst: InstanceType, region: str, nodes: int = 1) -> str | None:
+def _problem(cfg, inst: InstanceOffer, region: str, nodes: int = 1) -> str | None:
     if inst.on_demand(region) is None:
         offered = ", ".join(sorted(inst.on_demand_usd_per_hour)) or "no region"
         return f"{inst.name} is not offered in {region} (the price snapshot lists {offered})"
@@ -297,7 +304,7 @@ def _problem(cfg, inst: InstanceType, region: str, nodes: int = 1) -> str | None
     return None
 
 
-def unrunnable(cfg, instances: Iterable[InstanceType], region: str = "us-east-1") -> list[tuple[str, str]]:
+def unrunnable(cfg, instances: Iterable[InstanceOffer], region: str = "us-east-1") -> list[tuple[str, str]]:
     """(instance type, reason) for every instance type that cannot run the configuration."""
     out = []
     for inst in instances:
@@ -389,7 +396,7 @@ def _target_point(cfg, inst, cores, nodes, species) -> _Point:
                   inst.cpu, inst.family, inst.architecture, cores, nodes, inst.efa)
 
 
-def _describe_difference(target: _Point, sample: ThroughputSample, point: _Point) -> str:
+def _describe_difference(target: _Point, sample: ThroughputFigure, point: _Point) -> str:
     diffs = []
     if target.model != point.model:
         diffs.append("model")
@@ -404,7 +411,7 @@ def _describe_difference(target: _Point, sample: ThroughputSample, point: _Point
     return "same configuration" if not diffs else "differs in " + ", ".join(diffs)
 
 
-def estimate(cfg, instances: Iterable[InstanceType], samples: Iterable[ThroughputSample],
+def estimate(cfg, instances: Iterable[InstanceOffer], samples: Iterable[ThroughputFigure],
              region: str = "us-east-1", *, containerized: bool = True,
              advected_species: int | None = None) -> list[Estimate]:
     """An Estimate for every instance type (and, for GCHP, node count) that can run `cfg`.
@@ -446,14 +453,18 @@ def estimate(cfg, instances: Iterable[InstanceType], samples: Iterable[Throughpu
             price = inst.on_demand(region) * nodes
             warnings = list(input_warnings)
             costs = {"on_demand": billed.scaled(price), "spot": None}
-            spot_price = inst.typical_spot(region)
+            spot_price, measured = inst.spot(region)
             if nodes > 1:
                 warnings.append("Spot not possible: AWS Batch runs no multi-node parallel jobs on Spot")
             elif spot_price is None:
                 warnings.append(f"Spot not possible: {inst.family} is sold on-demand only")
             else:
+                widen = 1.0 if measured else TYPICAL_SPOT_WIDENING
+                if not measured:
+                    warnings.append(f"no Spot price history for {inst.name} in {region}: a typical "
+                                    f"{inst.typical_spot_discount:.0%} discount is assumed and the Spot range widened")
                 costs["spot"] = Range(billed.low * spot_price * SPOT_RERUN[0], billed.expected * spot_price * SPOT_RERUN[1],
-                                      billed.high * spot_price * SPOT_RERUN[2])
+                                      billed.high * spot_price * SPOT_RERUN[2] * widen)
             if nodes > 1 and not inst.efa:
                 warnings.append(f"{inst.name} has no EFA; multi-node MPI traffic will be slow")
             if cfg.model == "gchp" and nodes < catalog.gchp_memory(cfg.cs_res)["min_nodes"]:

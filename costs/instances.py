@@ -26,7 +26,7 @@ APPROX = f"AWS EC2 On-Demand pricing page, us-east-1/us-west-2, retrieved {SNAPS
 
 
 @dataclass(frozen=True)
-class InstanceType:
+class InstanceOffer:
     name: str
     family: str
     architecture: str  # "arm64" | "x86_64"
@@ -39,6 +39,9 @@ class InstanceType:
     on_demand_usd_per_hour: dict[str, float] = field(default_factory=dict)  # region -> $/h
     typical_spot_discount: float | None = None  # fraction off on-demand; None = no Spot offered
     source: str = SOURCE
+    # region -> recent mean Spot price from EC2's Spot price history (refresh_prices); when a
+    # region has none, the typical discount stands in and the estimate says so.
+    spot_history_usd_per_hour: dict[str, float] = field(default_factory=dict)
 
     def on_demand(self, region: str) -> float | None:
         return self.on_demand_usd_per_hour.get(region)
@@ -48,6 +51,15 @@ class InstanceType:
         if price is None or self.typical_spot_discount is None:
             return None
         return price * (1 - self.typical_spot_discount)
+
+    def spot(self, region: str) -> tuple[float | None, bool]:
+        """The Spot price to estimate with, and whether it is measured (history) or typical."""
+        if self.typical_spot_discount is None:
+            return None, False  # no Spot capacity for this family
+        measured = self.spot_history_usd_per_hour.get(region)
+        if measured is not None:
+            return measured, True
+        return self.typical_spot(region), False
 
 
 def _both(price: float) -> dict[str, float]:
@@ -86,8 +98,8 @@ _ROWS = [
     ("c4.4xlarge", "c4", "x86_64", "haswell", 16, 8, 30, 2, False, _both(0.796), _SPOT_OLD, SOURCE),
 ]
 
-INSTANCE_TYPES: dict[str, InstanceType] = {
-    row[0]: InstanceType(name=row[0], family=row[1], architecture=row[2], cpu=row[3], vcpus=row[4],
+INSTANCE_TYPES: dict[str, InstanceOffer] = {
+    row[0]: InstanceOffer(name=row[0], family=row[1], architecture=row[2], cpu=row[3], vcpus=row[4],
                          physical_cores=row[5], memory_gib=row[6], network_gbps=row[7], efa=row[8],
                          on_demand_usd_per_hour=row[9], typical_spot_discount=row[10], source=row[11])
     for row in _ROWS

@@ -87,6 +87,8 @@ class Simulation(models.Model):
         help_text="Capacity for the next segment: the configuration's, until Spot interruptions move it to on-demand.",
     )
     interruptions = models.PositiveIntegerField(default=0, help_text="Segments interrupted from outside (Spot).")
+    stop_after_segment = models.TextField(
+        blank=True, help_text="Why the run stops once its current segment's restart is saved (a budget at its limit).")
 
     objects = SimulationQuerySet.as_manager()
 

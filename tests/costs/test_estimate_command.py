@@ -15,6 +15,7 @@ def _write(tmp_path, config):
     return str(path)
 
 
+@pytest.mark.django_db
 def test_json_lists_every_runnable_instance_with_hours_and_costs(tmp_path, capsys):
     call_command("estimate", "--config", _write(tmp_path, TWO_DAYS), "--json")
     out = json.loads(capsys.readouterr().out)
@@ -30,6 +31,7 @@ def test_json_lists_every_runnable_instance_with_hours_and_costs(tmp_path, capsy
     assert all(r["reason"] for r in out["recommendations"])
 
 
+@pytest.mark.django_db
 def test_the_table_names_what_cannot_run_it_and_why(tmp_path, capsys):
     call_command("estimate", "--config", _write(tmp_path, TWO_DAYS))
     out = capsys.readouterr().out
