@@ -55,9 +55,11 @@ def _new_session() -> boto3.session.Session:
     return boto3.session.Session(botocore_session=core)
 
 
-def client(service: str):
-    """A boto3 client for `service` in settings.AWS_REGION, shared by every caller in this process."""
-    region = settings.AWS_REGION
+def client(service: str, region: str | None = None):
+    """A boto3 client for `service` in `region` (default settings.AWS_REGION), shared by every
+    caller in this process. Some services answer in one region only (the Price List API and
+    Cost Explorer in us-east-1), so their wrappers name it."""
+    region = region or settings.AWS_REGION
     endpoint = endpoint_url()
     key = (service, region, endpoint)
     global _session
