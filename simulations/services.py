@@ -27,6 +27,14 @@ Status = Simulation.Status
 STATE_RANK = {state: rank for rank, state in enumerate(
     ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"])} | {"FAILED": 5}
 
+class SubmitRefused(Exception):
+    """A budget refused the run at submission; the message says which budget and by how much."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 # --- helpers -------------------------------------------------------------------------------------
 def record_event(sim_id, *, source: str, message: str, actor=None, job=None, from_status="", to_status="") -> None:
     SimulationEvent.objects.create(
