@@ -246,6 +246,11 @@ def _predict_log_rate(target: _Point, pairs, serial: float) -> float:
     return sum(w * r for w, r in zip(weights, rates)) / sum(weights)
 
 
+def calibration_pairs(samples: Iterable[ThroughputFigure], instances: Iterable[InstanceOffer] = ()) -> list:
+    lookup = {**INSTANCE_TYPES, **{inst.name: inst for inst in instances}}
+    return [(s, _sample_point(s, lookup)) for s in samples]
+
+
 def fit_serial_fraction(pairs) -> float:
     """Grid search of s in [0, 0.2] minimising the leave-one-out squared log error."""
     if len(pairs) < 2:
@@ -413,17 +418,17 @@ def _describe_difference(target: _Point, sample: ThroughputFigure, point: _Point
 
 def estimate(cfg, instances: Iterable[InstanceOffer], samples: Iterable[ThroughputFigure],
              region: str = "us-east-1", *, containerized: bool = True,
-             advected_species: int | None = None) -> list[Estimate]:
+             advected_species: int | None = None, serial: float | None = None) -> list[Estimate]:
     """An Estimate for every instance type (and, for GCHP, node count) that can run `cfg`.
 
-    `advected_species` overrides the simulation's usual count (e.g. 200-tracer inversions)."""
+    `advected_species` overrides the simulation's usual count (e.g. 200-tracer inversions).
+    `serial` is the fitted serial fraction when the caller has it (fitting is quadratic in the
+    number of samples; see fit_serial_fraction), else it is fitted here."""
     instances = list(instances)
-    by_name = {inst.name: inst for inst in instances}
-    lookup = {**INSTANCE_TYPES, **by_name}  # samples may name instances not offered here
-    pairs = [(s, _sample_point(s, lookup)) for s in samples]
+    pairs = calibration_pairs(samples, instances)  # samples may name instances not offered here
     if not pairs:
         raise ValueError("estimate needs at least one throughput sample")
-    serial = fit_serial_fraction(pairs)
+    serial = fit_serial_fraction(pairs) if serial is None else serial
     species = advected_species or _species(cfg.simulation, cfg.options)
     days = _run_days(cfg)
     input_gb, input_warnings = input_volume_gb(cfg)

@@ -252,6 +252,27 @@ class CostReconciliation(models.Model):
         return f"{self.simulation_id} {self.month:%Y-%m}: platform ${self.platform_usd:.2f}, AWS ${self.aws_usd:.2f}"
 
 
+class RunEstimate(models.Model):
+    """What the estimator said a simulation would cost when it was first submitted (estimate vs actual)."""
+
+    simulation = models.OneToOneField("simulations.Simulation", on_delete=models.CASCADE, related_name="estimate")
+    instance_type = models.CharField(max_length=40, blank=True, help_text="Empty: no instance type was chosen.")
+    capacity = models.CharField(max_length=10)
+    region = models.CharField(max_length=30)
+    hours_low = models.FloatField(null=True, blank=True)
+    hours_expected = models.FloatField(null=True, blank=True)
+    hours_high = models.FloatField(null=True, blank=True)
+    usd_low = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    usd_expected = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    usd_high = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True,
+                                   help_text="What admission held against budgets.")
+    basis = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.simulation_id}: ${self.usd_expected or 0:.2f} expected"
+
+
 # --- Budgets ---------------------------------------------------------------------------------------
 
 DEFAULT_THRESHOLDS = [50, 80, 100]

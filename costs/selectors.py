@@ -8,10 +8,12 @@ one aggregate of recent Spot history and the samples.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Avg, Max
 from django.utils import timezone
 
@@ -111,7 +113,8 @@ def estimate_configuration(cfg, *, region: str, demo: bool = False) -> EstimateR
         reason = "no throughput samples to estimate from: load the published figures or run a benchmark campaign"
         return EstimateReport(region, [], [(o.name, reason) for o in offers], [], notes + [reason],
                               prices_as_of.date().isoformat() if prices_as_of else None)
-    estimates = sorted(estimator.estimate(cfg, offers, figures, region=region),
+    serial = _serial_fraction(figures, offers)
+    estimates = sorted(estimator.estimate(cfg, offers, figures, region=region, serial=serial),
                        key=lambda e: e.cheapest_cost()[1].expected)
     refused = estimator.unrunnable(cfg, offers, region=region)
     if not estimates:
@@ -120,6 +123,21 @@ def estimate_configuration(cfg, *, region: str, demo: bool = False) -> EstimateR
                  + ", ".join(f"{n} {label}" for label, n in _count_by(figures, "confidence").items()) + ".")
     return EstimateReport(region, estimates, refused, estimator.recommend(estimates) if estimates else [], notes,
                           prices_as_of.date().isoformat() if prices_as_of else None)
+
+
+def _serial_fraction(figures: list[ThroughputFigure], offers: list[InstanceOffer]) -> float:
+    """The fitted serial fraction, cached until the samples change.
+
+    The leave-one-out fit is quadratic in the number of samples; with the platform adding a
+    sample per finished run, refitting on every estimate would grow without bound. The key is a
+    digest of the samples themselves, so an edited sample refits too."""
+    digest = hashlib.sha256(repr(figures).encode()).hexdigest()[:32]
+    key = f"costs:serial:{digest}"
+    serial = cache.get(key)
+    if serial is None:
+        serial = estimator.fit_serial_fraction(estimator.calibration_pairs(figures, offers))
+        cache.set(key, serial, 24 * 3600)
+    return serial
 
 
 def _count_by(items, attribute) -> dict[str, int]:

@@ -94,7 +94,7 @@ class SimulationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry (resume from the last restart) the selected failed or cancelled simulations")
     def retry_selected(self, request, queryset):
-        done = sum(services.simulation_retry(simulation_id=sim_id, actor=request.user, source="admin")
+        done = sum(bool(services.simulation_retry(simulation_id=sim_id, actor=request.user, source="admin"))
                    for sim_id in queryset.values_list("id", flat=True))
         self.message_user(request, f"Queued {done} of {queryset.count()} simulation(s) again.",
                           messages.SUCCESS if done else messages.WARNING)

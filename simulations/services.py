@@ -130,13 +130,86 @@ def simulation_create(*, owner, raw_config: dict, group: str | None = None, sour
     return sim
 
 
-def simulation_submit(*, simulation_id, actor=None, source: str = "web") -> bool:
-    """Queue a draft to run; the first segment is submitted by a task after commit."""
+def simulation_submit(*, simulation_id, actor=None, source: str = "web") -> str:
+    """Queue a draft to run, after its budgets admit it; the first segment is submitted by a task
+    after commit. Returns "queued", "awaiting_approval" (a budget asks an operator), or "" when
+    the simulation was not a draft; raises SubmitRefused when a budget refuses it (the draft stays)."""
+    sim = Simulation.objects.filter(id=simulation_id).first()
+    if sim is None or sim.status != Status.DRAFT:
+        return ""
+    return _admit_and_queue(sim, allowed_from=[Status.DRAFT], actor=actor, source=source, message="submitted",
+                            fraction=1.0, submitted_at=timezone.now())
+
+
+def _admit_and_queue(sim: Simulation, *, allowed_from, actor, source: str, message: str, fraction: float,
+                     **fields) -> str:
+    """Estimate the run (or the part still to do), let its budgets decide, and move it.
+
+    The estimate is computed before the transaction; admission locks the budget rows in the same
+    transaction as the status change, so what it holds and the move commit together."""
+    from costs import budgets
+    from costs import services as cost_services
+
+    report, upper = cost_services.simulation_estimate(sim, fraction=fraction)
     with transaction.atomic():
-        moved = _transition(simulation_id, to=Status.QUEUED, allowed_from=[Status.DRAFT], source=source,
-                            actor=actor, message="submitted", submitted_at=timezone.now())
+        admission = budgets.budget_admit(sim=sim, upper=upper, actor=actor)
+        if admission.decision == "refuse":
+            budgets.admission_record(sim=sim, admission=admission, actor=actor)
+            record_event(sim.id, source=source, actor=actor, message=admission.message)
+            refused = admission.message
+        else:
+            refused = None
+            to = Status.QUEUED if admission.decision == "admit" else Status.AWAITING_APPROVAL
+            text = message if not admission.budgets else f"{message}; {admission.message}"
+            if not _transition(sim.id, to=to, allowed_from=allowed_from, source=source, actor=actor, message=text,
+                               **fields):
+                transaction.set_rollback(True)  # moved by someone else meanwhile: hold nothing
+                return ""
+            cost_services.run_estimate_record(sim=sim, report=report, upper=upper)
+            if to == Status.QUEUED:
+                _enqueue("simulations.tasks.submit_next_segment", str(sim.id))
+            else:
+                budgets.admission_record(sim=sim, admission=admission, actor=actor)
+    if refused:
+        raise SubmitRefused(refused)
+    return to
+
+
+def simulation_approve(*, simulation_id, actor, source: str = "admin") -> bool:
+    """An operator lets a run that is over budget start: its estimate is held even over the limit."""
+    from costs import budgets
+    from costs import services as cost_services
+
+    sim = Simulation.objects.filter(id=simulation_id, status=Status.AWAITING_APPROVAL).first()
+    if sim is None:
+        return False
+    fraction = 1 - sim.segments_done / sim.segments_total
+    _, upper = cost_services.simulation_estimate(sim, fraction=fraction)
+    who = actor.email if actor else source
+    with transaction.atomic():
+        admission = budgets.budget_admit(sim=sim, upper=upper, actor=actor, force=True)
+        if not _transition(sim.id, to=Status.QUEUED, allowed_from=[Status.AWAITING_APPROVAL], source=source,
+                           actor=actor, message=f"approved by {who}; {admission.message}"):
+            transaction.set_rollback(True)
+            return False
+        budgets.approval_record(sim=sim, actor=actor, approved=True)
+        _enqueue("simulations.tasks.submit_next_segment", str(sim.id))
+    return True
+
+
+def simulation_reject(*, simulation_id, actor, reason: str = "", source: str = "admin") -> bool:
+    """An operator refuses a run waiting for approval; it ends cancelled, saying who and why."""
+    from costs import budgets
+
+    who = actor.email if actor else source
+    text = f"rejected by {who}" + (f": {reason}" if reason else "")
+    with transaction.atomic():
+        sim = Simulation.objects.filter(id=simulation_id).first()
+        moved = sim is not None and _transition(
+            sim.id, to=Status.CANCELLED, allowed_from=[Status.AWAITING_APPROVAL], source=source, actor=actor,
+            message=text, status_reason=text, finished_at=timezone.now(), cancel_requested_by=actor)
         if moved:
-            _enqueue("simulations.tasks.submit_next_segment", str(simulation_id))
+            budgets.approval_record(sim=sim, actor=actor, approved=False, reason=reason)
     return moved
 
 
@@ -180,6 +253,15 @@ def segment_submit_next(*, simulation_id) -> Job | None:
     attempt, job = _next_attempt(sim, segment)
     backend = get_backend()
     restart_uri = _restart_uri(sim, segment)
+    if job is None and segment > 1:
+        from costs import budgets
+
+        reason = sim.stop_after_segment or budgets.stop_reason(sim)
+        if reason:
+            message = f"stopped after segment {segment - 1} of {sim.segments_total}: {reason}"
+            _transition(sim.id, to=Status.CANCELLED, allowed_from=Simulation.ACTIVE_STATUSES, source="task",
+                        message=message, status_reason=message, finished_at=timezone.now())
+            return None
     if job is None and segment > 1 and restart_uri is None:
         # Starting from nothing would silently give wrong results: a segment continues the last.
         reason = f"segment {segment - 1} finished without reporting its restart file, so segment {segment} cannot start"
@@ -280,6 +362,9 @@ def job_apply_state(*, job_id: int, state: JobState, source: str = "task") -> bo
             progress_percent=overall_progress(sim, fields["progress_percent"]),
             simulated_until=fields["simulated_until"] or sim.simulated_until,
         )
+        if state.state in Job.FINAL_STATES:
+            # Its cost, its throughput sample and its budgets' thresholds (costs/tasks.py).
+            _enqueue("costs.tasks.job_finished", job.id)
         if state.state == Job.State.RUNNING:
             _transition(sim.id, to=Status.RUNNING, allowed_from=[Status.QUEUED, Status.STARTING], source=source,
                         job=job, message=f"{job.name} is running", started_at=state.started_at or now)
@@ -369,15 +454,16 @@ def simulation_cancel(*, simulation_id, actor=None, source: str = "web") -> bool
     return moved
 
 
-def simulation_retry(*, simulation_id, actor=None, source: str = "admin") -> bool:
-    """Resume a failed or cancelled run from its last finished segment's restart."""
-    with transaction.atomic():
-        moved = _transition(simulation_id, to=Status.QUEUED, allowed_from=[Status.FAILED, Status.CANCELLED],
-                            source=source, actor=actor, message="retry: resuming from the last finished segment",
-                            status_reason="", finished_at=None, cancel_requested_by=None)
-        if moved:
-            _enqueue("simulations.tasks.submit_next_segment", str(simulation_id))
-    return moved
+def simulation_retry(*, simulation_id, actor=None, source: str = "admin") -> str:
+    """Resume a failed or cancelled run from its last finished segment's restart, after its
+    budgets admit the part still to do (returns and raises as simulation_submit)."""
+    sim = Simulation.objects.filter(id=simulation_id).first()
+    if sim is None or sim.status not in (Status.FAILED, Status.CANCELLED):
+        return ""
+    fraction = 1 - sim.segments_done / sim.segments_total
+    return _admit_and_queue(sim, allowed_from=[Status.FAILED, Status.CANCELLED], actor=actor, source=source,
+                            message="retry: resuming from the last finished segment", fraction=fraction,
+                            status_reason="", finished_at=None, cancel_requested_by=None, stop_after_segment="")
 
 
 def simulation_clone(*, simulation_id, actor, source: str = "web") -> Simulation:

@@ -26,7 +26,7 @@ from simulations.outputs import output_files, output_locations
 from tests.conftest import TEST_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from simulations.backends import get_backend
 from simulations.models import Job, Simulation
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _sync_until_final(sim, timeout_s):

@@ -72,7 +72,7 @@ def test_submitting_queues_the_first_segment_once(alice, two_days, fake_backend,
 def test_submitting_twice_changes_nothing_the_second_time(alice, two_days, fake_backend,
                                                            django_capture_on_commit_callbacks):
     sim = _submitted(alice, two_days, django_capture_on_commit_callbacks)
-    assert services.simulation_submit(simulation_id=sim.id, actor=alice) is False
+    assert services.simulation_submit(simulation_id=sim.id, actor=alice) == ""
     assert sim.events.filter(to_status=S.QUEUED).count() == 1
 
 
@@ -212,7 +212,7 @@ def test_retry_resumes_a_failed_run_from_its_last_finished_segment(alice, two_da
     sim.refresh_from_db()
     assert sim.status == S.FAILED
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.simulation_retry(simulation_id=sim.id, actor=alice) is True
+        assert services.simulation_retry(simulation_id=sim.id, actor=alice) == "queued"
     again = sim.jobs.get(segment=2, attempt=2)
     assert fake_backend.specs[again.name]["restart"]["uri"].endswith("GEOSChem.Restart.20190201_0000z.nc4")
     sim.refresh_from_db()
