@@ -46,3 +46,13 @@ def reconcile_costs() -> dict | str:
     from costs import reconciliation
 
     return reconciliation.costs_reconcile(today=timezone.now().date())
+
+
+def refresh_prices() -> dict | str:
+    """On-demand prices and 30 days of Spot history from AWS (batch backend only): 30 days so the
+    price in effect when a job started is there even if it last changed weeks ago."""
+    if not settings.BATCH:
+        return "the batch backend is off: prices stay as the shipped snapshot"
+    from costs import prices
+
+    return prices.prices_refresh(regions=prices.default_regions(), spot_days=30)

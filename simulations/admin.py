@@ -40,11 +40,14 @@ class ActiveFilter(admin.SimpleListFilter):
     parameter_name = "activity"
 
     def lookups(self, request, model_admin):
-        return [("active", "active"), ("final", "finished"), ("demo", "demo model")]
+        return [("active", "active"), ("approval", "waiting for approval"), ("final", "finished"),
+                ("demo", "demo model")]
 
     def queryset(self, request, queryset):
         if self.value() == "active":
             return queryset.filter(status__in=Simulation.ACTIVE_STATUSES)
+        if self.value() == "approval":
+            return queryset.filter(status=Simulation.Status.AWAITING_APPROVAL)
         if self.value() == "final":
             return queryset.filter(status__in=Simulation.FINAL_STATUSES)
         if self.value() == "demo":
@@ -63,10 +66,10 @@ class SimulationAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "owner", "model", "simulation_type", "resolution", "executable", "status",
                        "status_reason", "segments_total", "segments_done", "progress_percent", "simulated_until",
                        "output_uri", "created_at", "updated_at", "submitted_at", "started_at", "finished_at",
-                       "last_seen_at", "cancel_requested_by", "config"]
+                       "last_seen_at", "cancel_requested_by", "stop_after_segment", "config"]
     fields = ["id", "name"] + readonly_fields[1:]
     inlines = [JobInline, EventInline]
-    actions = ["cancel_selected", "retry_selected"]
+    actions = ["cancel_selected", "retry_selected", "approve_selected", "reject_selected"]
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
@@ -94,9 +97,30 @@ class SimulationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry (resume from the last restart) the selected failed or cancelled simulations")
     def retry_selected(self, request, queryset):
-        done = sum(bool(services.simulation_retry(simulation_id=sim_id, actor=request.user, source="admin"))
-                   for sim_id in queryset.values_list("id", flat=True))
+        done, refused = 0, []
+        for sim_id in queryset.values_list("id", flat=True):
+            try:
+                done += bool(services.simulation_retry(simulation_id=sim_id, actor=request.user, source="admin"))
+            except services.SubmitRefused as exc:
+                refused.append(exc.message)
         self.message_user(request, f"Queued {done} of {queryset.count()} simulation(s) again.",
+                          messages.SUCCESS if done else messages.WARNING)
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
+
+    @admin.action(description="Approve the selected runs waiting for approval (over budget)")
+    def approve_selected(self, request, queryset):
+        done = sum(services.simulation_approve(simulation_id=sim_id, actor=request.user, source="admin")
+                   for sim_id in queryset.values_list("id", flat=True))
+        self.message_user(request, f"Approved {done} of {queryset.count()} simulation(s).",
+                          messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Reject the selected runs waiting for approval")
+    def reject_selected(self, request, queryset):
+        done = sum(services.simulation_reject(simulation_id=sim_id, actor=request.user, source="admin",
+                                              reason="over budget; rejected by an operator")
+                   for sim_id in queryset.values_list("id", flat=True))
+        self.message_user(request, f"Rejected {done} of {queryset.count()} simulation(s).",
                           messages.SUCCESS if done else messages.WARNING)
 
     def has_add_permission(self, request):

@@ -22,6 +22,8 @@ from simulations.config import ConfigInvalid
 from simulations.models import Preset, Simulation
 from simulations.outputs import download_url, local_file, output_files
 
+AWAITING_APPROVAL = ("The run is over its budget for this month, so it waits for an operator's approval; "
+                     "the detail page shows the figures.")
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo-transport-tracers-4x5.yml"
 
 
@@ -61,8 +63,15 @@ def simulation_new(request):
                 errors = [{"field": e.field, "message": e.message} for e in exc.errors]
             else:
                 if request.POST.get("action") == "submit":
-                    services.simulation_submit(simulation_id=sim.id, actor=request.user, source="web")
-                    messages.success(request, "Simulation submitted.")
+                    try:
+                        outcome = services.simulation_submit(simulation_id=sim.id, actor=request.user, source="web")
+                    except services.SubmitRefused as exc:
+                        messages.error(request, f"Saved as a draft, not submitted. {exc.message}")
+                    else:
+                        if outcome == Simulation.Status.AWAITING_APPROVAL:
+                            messages.warning(request, AWAITING_APPROVAL)
+                        else:
+                            messages.success(request, "Simulation submitted.")
                 else:
                     messages.success(request, "Draft saved; submit it when ready.")
                 return redirect("simulations:detail", pk=sim.id)
@@ -143,10 +152,17 @@ def _status_action(service, done: str, refused: str):
     @require_POST
     def view(request, pk):
         sim = get_object_or_404(Simulation.objects.manageable_by(request.user), pk=pk)
-        if service(simulation_id=sim.id, actor=request.user, source="web"):
-            messages.success(request, done)
+        try:
+            outcome = service(simulation_id=sim.id, actor=request.user, source="web")
+        except services.SubmitRefused as exc:
+            messages.error(request, exc.message)
         else:
-            messages.error(request, refused.format(status=sim.get_status_display()))
+            if outcome == Simulation.Status.AWAITING_APPROVAL:
+                messages.warning(request, AWAITING_APPROVAL)
+            elif outcome:
+                messages.success(request, done)
+            else:
+                messages.error(request, refused.format(status=sim.get_status_display()))
         return redirect("simulations:detail", pk=sim.id)
 
     return view

@@ -2,7 +2,8 @@
 
 Exit codes: 0 succeeded (or, without --wait, submitted; with --check, valid); 1 the run failed or
 was cancelled (with --check: the configuration is invalid); 2 the configuration is invalid or
-unreadable (nothing created); 130 interrupted while waiting (the run goes on).
+unreadable (nothing created); 3 a budget refused the run (it is kept as a draft); 130 interrupted
+while waiting (the run goes on).
 """
 
 import json
@@ -56,7 +57,15 @@ class Command(BaseCommand):
         except ConfigInvalid as exc:
             self._print_errors(exc.errors)
             sys.exit(2)
-        services.simulation_submit(simulation_id=sim.id, actor=owner, source="cli")
+        try:
+            outcome = services.simulation_submit(simulation_id=sim.id, actor=owner, source="cli")
+        except services.SubmitRefused as exc:
+            self._say(f"created {sim.id} ({sim.name}) as a draft, not submitted: {exc.message}")
+            if self.as_json:
+                self.stdout.write(json.dumps({"id": str(sim.id), "status": "draft", "refused": exc.message}))
+            sys.exit(3)
+        if outcome == Simulation.Status.AWAITING_APPROVAL:
+            self._say("over budget: the run waits for an operator's approval")
         # Start the first segment now, whether or not a task cluster is there to do it.
         services.segment_submit_next(simulation_id=sim.id)
         self._say(f"created {sim.id} ({sim.name}){' with the demo model' if sim.is_demo else ''}: "

@@ -8,6 +8,14 @@ SCHEDULES = {
     "mark stuck jobs": ("simulations.tasks.mark_stuck_jobs", 5),
     # Does nothing on the local backend; on Batch it applies the queued state-change events.
     "drain batch events": ("simulations.tasks.drain_batch_events", 1),
+    # Thresholds and limits, counting what running jobs have cost so far.
+    "check budgets": ("costs.tasks.check_budgets", 10),
+    # Each month kept on storage is paid: carry last month's storage charges into this one.
+    "accrue storage": ("costs.tasks.accrue_storage", 24 * 60),
+    # Batch backend only (the others say so and do nothing): AWS's bill beside the platform's
+    # figures, and prices and Spot history from AWS.
+    "reconcile costs with AWS": ("costs.tasks.reconcile_costs", 24 * 60),
+    "refresh prices from AWS": ("costs.tasks.refresh_prices", 24 * 60),
 }
 
 
