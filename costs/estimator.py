@@ -17,7 +17,9 @@ Throughput (simulated days per wall-clock day) on `c` physical cores is
   48-core fullchem benchmark give similar rates per species on this count). OVERHEAD stands for
   per-cell work that does not depend on species (met-field reading and regridding, PBL, physics).
 * A(c) = c / (1 + (c - 1) * s): Amdahl-like saturation; the serial fraction s is fitted from
-  the samples by a grid search over [0, 0.2], minimising the leave-one-out log error.
+  the samples by a grid search over [0, 0.2], minimising the leave-one-out log error (on at
+  most FIT_MAX_SAMPLES of them, evenly spread; the selector caches the fit until the samples
+  change).
 * speed(cpu): relative per-core speed by processor generation (PER_CORE_SPEED), a coarse prior
   from CPU generations, LOW CONFIDENCE. The third-party C90 figures put Graviton 3/4 two to
   three times ahead of Intel/AMD per core; rather than hard-coding that unreviewed ratio, the
@@ -251,10 +253,17 @@ def calibration_pairs(samples: Iterable[ThroughputFigure], instances: Iterable[I
     return [(s, _sample_point(s, lookup)) for s in samples]
 
 
+# The leave-one-out fit costs 41 x n^2 predictions; past this many samples it is fitted on an
+# evenly spread subset (every k-th, in the samples' order), which keeps it under a second.
+FIT_MAX_SAMPLES = 64
+
+
 def fit_serial_fraction(pairs) -> float:
     """Grid search of s in [0, 0.2] minimising the leave-one-out squared log error."""
     if len(pairs) < 2:
         return 0.02
+    if len(pairs) > FIT_MAX_SAMPLES:
+        pairs = pairs[::math.ceil(len(pairs) / FIT_MAX_SAMPLES)]
     best = None
     for step in range(41):
         serial = step * 0.005
