@@ -4,8 +4,11 @@
 
 Takes the same YAML or JSON configuration files as run_simulation. Prices and throughput
 samples come from the catalog tables (the shipped snapshot, refreshed by refresh_prices, plus
-the platform's own measured runs). Exit 0 with estimates, 1 when no instance type can run it,
-2 for an invalid file.
+the platform's own measured runs). --json prints a list of objects, one per option that can run
+it, cheapest first: instance_type, architecture, cores, nodes, hours {low, expected, high},
+cost_usd {on_demand, spot: {low, expected, high} or null}, volumes, basis, warnings and the
+recommendations naming it; the instance types that cannot run it, with the reason, go to standard
+error. Exit 0 with estimates, 1 when no instance type can run it, 2 for an invalid file.
 """
 
 import json
@@ -19,6 +22,16 @@ from django.core.management.base import BaseCommand, CommandError
 from costs.selectors import estimate_configuration
 from simulations.config import ConfigInvalid, parse_config
 from simulations.services import executable_for
+
+
+def _json_list(report) -> list[dict]:
+    """One object per option that can run the configuration (cheapest first), each with the
+    recommendations that name it; what cannot run it goes to standard error."""
+    items = report.as_dict()
+    for item in items["estimates"]:
+        item["recommendations"] = [r for r in items["recommendations"] if r["instance_type"] == item["instance_type"]]
+        item["region"], item["prices_as_of"] = report.region, report.prices_as_of
+    return items["estimates"]
 
 
 class Command(BaseCommand):
@@ -45,7 +58,9 @@ class Command(BaseCommand):
         region = opts["region"] or settings.AWS_REGION
         report = estimate_configuration(cfg, region=region, demo=executable_for(cfg.model) == "demo")
         if opts["json"]:
-            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+            self.stdout.write(json.dumps(_json_list(report), indent=2))
+            for name, reason in report.unrunnable:
+                self.stderr.write(f"{name} cannot run it: {reason}")
         else:
             self._table(report)
         if not report.estimates:
