@@ -15,5 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("simulations/", include("simulations.urls")),
     path("profile/", include("accounts.urls")),
+    path("costs/", include("costs.urls")),
     path("api/v1/", include("accounts.api_urls")),
+    path("api/v1/", include("costs.api_urls")),
 ]

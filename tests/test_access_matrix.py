@@ -2,6 +2,8 @@
 a group admin, the owner and an operator: who gets what. What one may not see is a 404, never a
 403, so ids do not leak. A new URL pattern without an expectation here fails this test."""
 
+import json
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -16,12 +18,14 @@ READS = {"simulations:detail", "simulations:status", "simulations:log", "simulat
 MANAGE = {"simulations:submit", "simulations:cancel", "simulations:retry"}
 VISIBLE_ACTIONS = {"simulations:clone"}
 # Pages of one's own (no other user's object in the URL): sign-in required, then 200.
-OWN_PAGES = {"simulations:list", "simulations:new", "accounts:profile"}
+OWN_PAGES = {"simulations:list", "simulations:new", "accounts:profile", "costs:estimate"}
 # POST-only actions on one's own things: sign-in required; a token is one's own (404 for others').
 OWN_ACTIONS = {"accounts:token_create"}
 OWN_OBJECT_ACTIONS = {"accounts:token_revoke"}
 # The API answers 401 rather than redirecting to a sign-in page.
-API = {"api-me"}
+API = {"api-me", "api-estimates"}
+# API endpoints that take a POSTed JSON body: the world's simulation's configuration.
+API_POSTED = {"api-estimates"}
 PUBLIC = {"healthz"}
 REDIRECTS = {"home"}  # to the list, which then asks for sign-in
 
@@ -132,7 +136,12 @@ def test_who_gets_what_on_every_project_url(client, world, role):
             continue
         c = _client(client, people[role])
         url = _url(name, sim, token)
-        response = c.post(url, {"name": "matrix"}) if name in POSTED else c.get(url)
+        if name in API_POSTED:
+            response = c.post(url, json.dumps(sim.config), content_type="application/json")
+        elif name in POSTED:
+            response = c.post(url, {"name": "matrix"})
+        else:
+            response = c.get(url)
         got[name] = response.status_code
         if response.status_code == 302 and role == "anonymous" and name not in REDIRECTS | API:
             assert response.url.startswith(reverse("account_login")), (name, response.url)
