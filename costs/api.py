@@ -7,7 +7,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from costs.views import estimate_request, priced_regions
+from costs.selectors import estimate_request, priced_regions
 from simulations.config import FieldError
 
 

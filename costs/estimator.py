@@ -300,7 +300,12 @@ def _gchp_node_counts(cfg) -> list[int]:
     return sorted({cfg.compute.nodes, max(cfg.compute.nodes, minimum)})
 
 
-def _problem(cfg, inst: InstanceOffer, region: str, nodes: int = 1) -> str | None:
+# The platform's GCHP images are built for x86_64 only (containers/README.md), so on the
+# platform (containerized) GCHP cannot run on Graviton, whatever native builds manage.
+GCHP_IMAGE_ARCHITECTURES = ("x86_64",)
+
+
+def _problem(cfg, inst: InstanceOffer, region: str, nodes: int = 1, containerized: bool = True) -> str | None:
     if inst.on_demand(region) is None:
         offered = ", ".join(sorted(inst.on_demand_usd_per_hour)) or "no region"
         return f"{inst.name} is not offered in {region} (the price snapshot lists {offered})"
@@ -309,6 +314,9 @@ def _problem(cfg, inst: InstanceOffer, region: str, nodes: int = 1) -> str | Non
         if need > inst.memory_gib:
             return f"needs {need:.0f} GB of memory; {inst.name} has {inst.memory_gib:g} GiB"
         return None
+    if containerized and inst.architecture not in GCHP_IMAGE_ARCHITECTURES:
+        return (f"the platform's GCHP images are built for {', '.join(GCHP_IMAGE_ARCHITECTURES)} only; "
+                f"{inst.name} is {inst.architecture}")
     need = catalog.gchp_memory(cfg.cs_res)["gb_per_node"]
     if need > inst.memory_gib:
         return f"GCHP at {cfg.resolution} needs {need} GB per node; {inst.name} has {inst.memory_gib:g} GiB"
@@ -318,12 +326,13 @@ def _problem(cfg, inst: InstanceOffer, region: str, nodes: int = 1) -> str | Non
     return None
 
 
-def unrunnable(cfg, instances: Iterable[InstanceOffer], region: str = "us-east-1") -> list[tuple[str, str]]:
+def unrunnable(cfg, instances: Iterable[InstanceOffer], region: str = "us-east-1", *,
+               containerized: bool = True) -> list[tuple[str, str]]:
     """(instance type, reason) for every instance type that cannot run the configuration."""
     out = []
     for inst in instances:
         nodes = _gchp_node_counts(cfg)[0] if cfg.model == "gchp" else 1
-        problem = _problem(cfg, inst, region, nodes)
+        problem = _problem(cfg, inst, region, nodes, containerized)
         if problem:
             out.append((inst.name, problem))
     return out
@@ -448,7 +457,7 @@ def estimate(cfg, instances: Iterable[InstanceOffer], samples: Iterable[Throughp
     for inst in instances:
         node_counts = _gchp_node_counts(cfg) if cfg.model == "gchp" else [1]
         for nodes in node_counts:
-            if _problem(cfg, inst, region, nodes):
+            if _problem(cfg, inst, region, nodes, containerized):
                 continue
             per_node = _gchp_layout(cfg, inst, nodes) if cfg.model == "gchp" else inst.physical_cores
             cores = per_node * nodes
@@ -506,6 +515,15 @@ SPOT_RISK = ("Spot capacity can be reclaimed with two minutes' notice; the run t
              "segment from the last restart file, so the time and cost can grow")
 
 
+def hours_text(hours: float) -> str:
+    """A duration as people say it: "40 min", "3.2 h", "2.5 days"."""
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
+
+
 def _label(e: Estimate) -> str:
     return f"{e.instance_type}" + (f" x{e.nodes} nodes" if e.nodes > 1 else "")
 
@@ -522,17 +540,17 @@ def recommend(estimates: list[Estimate]) -> list[Recommendation]:
     capacity, cost = cheapest.cheapest_cost()
     out.append(Recommendation("cheapest", cheapest.instance_type, capacity,
                               f"{_label(cheapest)} on {capacity} is the cheapest at about ${cost.expected:.2f} "
-                              f"(${cost.low:.2f}-${cost.high:.2f}) and {cheapest.hours.expected:.1f} h."))
+                              f"(${cost.low:.2f}-${cost.high:.2f}) and {hours_text(cheapest.hours.expected)}."))
     fastest = min(estimates, key=lambda e: e.hours.expected)
     out.append(Recommendation("fastest", fastest.instance_type, "on-demand",
-                              f"{_label(fastest)} is the fastest at about {fastest.hours.expected:.1f} h "
+                              f"{_label(fastest)} is the fastest at about {hours_text(fastest.hours.expected)} "
                               f"for ${fastest.cost_usd['on_demand'].expected:.2f} on-demand."))
     limit = 1.25 * cost.expected
     balanced = min((e for e in estimates if e.cheapest_cost()[1].expected <= limit), key=lambda e: e.hours.expected)
     b_cap, b_cost = balanced.cheapest_cost()
     out.append(Recommendation("balanced", balanced.instance_type, b_cap,
                               f"{_label(balanced)} on {b_cap} is the fastest within 1.25x of the cheapest cost: "
-                              f"about {balanced.hours.expected:.1f} h for ${b_cost.expected:.2f}."))
+                              f"about {hours_text(balanced.hours.expected)} for ${b_cost.expected:.2f}."))
     arm = [e for e in estimates if e.architecture == "arm64"]
     x86 = [e for e in estimates if e.architecture == "x86_64"]
     if arm and x86:
@@ -541,9 +559,10 @@ def recommend(estimates: list[Estimate]) -> list[Recommendation]:
         a, x = best_arm.cheapest_cost()[1].expected, best_x86.cheapest_cost()[1].expected
         out.append(Recommendation("graviton-vs-x86", best_arm.instance_type if a <= x else best_x86.instance_type,
                                   (best_arm if a <= x else best_x86).cheapest_cost()[0],
-                                  f"Best Graviton: {_label(best_arm)} ${a:.2f}, {best_arm.hours.expected:.1f} h; best x86: "
-                                  f"{_label(best_x86)} ${x:.2f}, {best_x86.hours.expected:.1f} h; difference "
-                                  f"${abs(a - x):.2f} and {abs(best_arm.hours.expected - best_x86.hours.expected):.1f} h "
+                                  f"Best Graviton: {_label(best_arm)} ${a:.2f}, {hours_text(best_arm.hours.expected)}; "
+                                  f"best x86: {_label(best_x86)} ${x:.2f}, {hours_text(best_x86.hours.expected)}; "
+                                  f"difference ${abs(a - x):.2f} and "
+                                  f"{hours_text(abs(best_arm.hours.expected - best_x86.hours.expected))} "
                                   "(Graviton needs the platform's own ARM64 build; the official images are x86_64)."))
     with_spot = [e for e in estimates if e.cost_usd.get("spot") is not None]
     multi = [e for e in estimates if e.nodes > 1]
@@ -564,12 +583,12 @@ def recommend(estimates: list[Estimate]) -> list[Recommendation]:
         best_multi = min(multi, key=lambda e: e.hours.expected)
         if single:
             best_single = min(single, key=lambda e: e.cheapest_cost()[1].expected)
-            text = (f"One node: {_label(best_single)} about {best_single.hours.expected:.1f} h for "
+            text = (f"One node: {_label(best_single)} about {hours_text(best_single.hours.expected)} for "
                     f"${best_single.cheapest_cost()[1].expected:.2f}; several: {_label(best_multi)} about "
-                    f"{best_multi.hours.expected:.1f} h for ${best_multi.cost_usd['on_demand'].expected:.2f} on-demand "
+                    f"{hours_text(best_multi.hours.expected)} for ${best_multi.cost_usd['on_demand'].expected:.2f} on-demand "
                     "(multi-node GCHP cannot use Spot).")
         else:
             text = (f"Every option needs {best_multi.nodes}+ nodes here; fastest: {_label(best_multi)} about "
-                    f"{best_multi.hours.expected:.1f} h on-demand (multi-node GCHP cannot use Spot).")
+                    f"{hours_text(best_multi.hours.expected)} on-demand (multi-node GCHP cannot use Spot).")
         out.append(Recommendation("nodes", best_multi.instance_type, "on-demand", text))
     return out

@@ -14,8 +14,8 @@ from django.db.models import Q
 
 
 class Architecture(models.TextChoices):
-    ARM64 = "arm64"
-    X86_64 = "x86_64"
+    ARM64 = "arm64", "arm64 (Graviton)"
+    X86_64 = "x86_64", "x86_64 (Intel, AMD)"
 
 
 class InstanceType(models.Model):

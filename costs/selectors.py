@@ -22,6 +22,8 @@ from costs.estimator import Estimate, Recommendation
 from costs.instances import InstanceOffer
 from costs.models import InstancePrice, InstanceType, SpotPrice, ThroughputSample
 from costs.samples import ThroughputFigure
+from simulations.config import ConfigInvalid, FieldError, RunConfig, parse_config
+from simulations.services import executable_for
 
 # The estimator's Spot price: the mean of the Spot price history points of the last week.
 SPOT_WINDOW = timedelta(days=7)
@@ -183,3 +185,27 @@ def upper_cost(cfg, report: EstimateReport, *, fraction: float = 1.0) -> UpperCo
     if fraction < 1.0:
         basis += f", for the {fraction:.0%} of the run still to do"
     return UpperCost(Decimal(str(round(amount * fraction, 6))), basis)
+
+
+def priced_regions() -> list[str]:
+    """The regions the catalog has on-demand prices for: the ones an estimate can be made in."""
+    return list(InstancePrice.objects.order_by("region").values_list("region", flat=True).distinct())
+
+
+def estimate_request(raw, *, region: str, regions: list[str]) -> tuple[RunConfig | None, EstimateReport | None,
+                                                                       list[FieldError]]:
+    """Validate a raw configuration (the keys the command line takes) and a region, and estimate it.
+
+    Returns (configuration, report, []) or (configuration or None, None, every error). The
+    configuration is checked against GEOS-Chem's rules only, as `manage.py estimate` does: an
+    estimate is for GEOS-Chem on AWS, whatever this installation's backend can run."""
+    errors = []
+    if region not in regions:
+        errors.append(FieldError("region", f"there are no prices for {region!r}; choose one of {', '.join(regions)}"))
+    try:
+        cfg = parse_config(raw)
+    except ConfigInvalid as exc:
+        return None, None, list(exc.errors) + errors
+    if errors:
+        return cfg, None, errors
+    return cfg, estimate_configuration(cfg, region=region, demo=executable_for(cfg.model) == "demo"), []

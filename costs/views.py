@@ -1,6 +1,6 @@
 """The cost pages. The estimate page: a configuration's hours and cost on every instance type.
 
-Thin: `estimate_request` validates a configuration and a region and estimates it; this page (YAML
+Thin: `selectors.estimate_request` validates a configuration and a region and estimates it; this page (YAML
 in a form) and the API (JSON, costs/api.py) both answer with it, so they say the same things in
 the same words. `estimate_context` is what costs/_estimate.html needs, for any page including it.
 """
@@ -19,40 +19,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from costs import charts
-from costs.models import InstancePrice
-from costs.selectors import EstimateReport, estimate_configuration
-from simulations.config import ConfigInvalid, FieldError, RunConfig, parse_config
+from costs.selectors import EstimateReport, estimate_request, priced_regions
+from simulations.config import FieldError, RunConfig
 from simulations.models import Simulation
-from simulations.services import executable_for
 
 EXAMPLE = Path(settings.BASE_DIR) / "examples" / "demo-transport-tracers-4x5.yml"
 SPOT_REFUSED = "Spot not possible: "
-
-
-# --- shared with the API ---------------------------------------------------------------------------
-
-def priced_regions() -> list[str]:
-    """The regions the catalog has on-demand prices for: the ones an estimate can be made in."""
-    return list(InstancePrice.objects.order_by("region").values_list("region", flat=True).distinct())
-
-
-def estimate_request(raw, *, region: str, regions: list[str]) -> tuple[RunConfig | None, EstimateReport | None,
-                                                                       list[FieldError]]:
-    """Validate a raw configuration (the keys the command line takes) and a region, and estimate it.
-
-    Returns (configuration, report, []) or (configuration or None, None, every error). The
-    configuration is checked against GEOS-Chem's rules only, as `manage.py estimate` does: an
-    estimate is for GEOS-Chem on AWS, whatever this installation's backend can run."""
-    errors = []
-    if region not in regions:
-        errors.append(FieldError("region", f"there are no prices for {region!r}; choose one of {', '.join(regions)}"))
-    try:
-        cfg = parse_config(raw)
-    except ConfigInvalid as exc:
-        return None, None, list(exc.errors) + errors
-    if errors:
-        return cfg, None, errors
-    return cfg, estimate_configuration(cfg, region=region, demo=executable_for(cfg.model) == "demo"), []
 
 
 # --- the partial's context -------------------------------------------------------------------------

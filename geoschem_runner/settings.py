@@ -11,7 +11,6 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
-from bokeh.util.paths import bokehjs_path
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -321,9 +320,14 @@ SYNC_LOOP_SECONDS = envint("GCR_SYNC_LOOP_SECONDS", 0 if BATCH else 50)
 # --- Files: static by whitenoise; media and outputs on local disk or S3 -------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-# Bokeh's JavaScript from the installed bokeh package (so always its version), under static/bokeh/:
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# BokehJS from the installed bokeh package (so always its version) as static/bokeh/js/*.min.js:
 # the plots work offline, with no CDN.
-STATICFILES_DIRS = [BASE_DIR / "static", ("bokeh", bokehjs_path())]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "geoschem_runner.staticfinders.BokehFinder",
+]
 if BATCH:
     OUTPUT_ROOT_URI = f"s3://{S3_BUCKET}/runs/"
     _default_storage = {
@@ -339,7 +343,7 @@ else:
     }
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "geoschem_runner.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # --- Tasks (django-q2 on the database) ---------------------------------------------------------

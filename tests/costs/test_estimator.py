@@ -62,7 +62,12 @@ def test_a_gchp_c90_two_node_run_has_only_on_demand_costs_and_says_why_spot_is_a
         assert e.cost_usd["on_demand"].expected > 0
         assert any("Spot not possible" in w and "multi-node" in w for w in e.warnings)
     reasons = dict(estimator.unrunnable(cfg, INSTANCES))
-    assert "needs 100 GB per node" in reasons["c7g.8xlarge"]
+    assert "needs 100 GB per node" in reasons["c4.4xlarge"]
+    # The platform's GCHP images are x86_64 only; a native build is judged on memory and cores.
+    assert "images are built for x86_64 only" in reasons["c7g.8xlarge"]
+    native = dict(estimator.unrunnable(cfg, INSTANCES, containerized=False))
+    assert "needs 100 GB per node" in native["c7g.8xlarge"]
+    assert {e.architecture for e in estimates} == {"x86_64"}
 
 
 def test_more_cores_of_one_family_are_not_slower():
