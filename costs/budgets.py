@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -61,8 +61,12 @@ def budget_held(budget: Budget, month) -> Decimal:
     cost_since = JobCost.objects.filter(simulation_id=OuterRef("simulation_id"),
                                         job__created_at__gte=OuterRef("created_at")).values("simulation_id") \
         .annotate(total=Sum("usd")).values("total")
+    # A resumed run holds only its newest reservation: the earlier one was for the earlier attempt.
+    newer = BudgetReservation.objects.filter(budget_id=OuterRef("budget_id"), simulation_id=OuterRef("simulation_id"),
+                                             id__gt=OuterRef("id"))
     rows = BudgetReservation.objects.filter(budget=budget, month=month,
                                             simulation__status__in=Simulation.ACTIVE_STATUSES) \
+        .exclude(Exists(newer)) \
         .annotate(used=Coalesce(Subquery(cost_since, output_field=_MONEY), Value(ZERO, output_field=_MONEY))) \
         .values_list("usd", "used")
     return sum((max(ZERO, usd - used) for usd, used in rows), ZERO)

@@ -170,6 +170,19 @@ def test_a_retry_is_admitted_for_the_part_still_to_do(alice, fake_backend, djang
     assert "still to do" in sim.events.get(to_status=S.QUEUED).message
 
 
+def test_a_resumed_run_holds_only_its_newest_reservation(alice, fake_backend, django_capture_on_commit_callbacks):
+    sim = _draft(alice)
+    upper = _upper(sim)
+    budget = Budget.objects.create(user=alice, monthly_limit_usd=upper * 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.simulation_submit(simulation_id=sim.id, actor=alice)
+    Simulation.objects.filter(id=sim.id).update(status=S.FAILED)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.simulation_retry(simulation_id=sim.id, actor=alice) == "queued"
+    assert BudgetReservation.objects.filter(simulation=sim).count() == 2
+    assert budgets.budget_held(budget, month_of(timezone.now())) == upper
+
+
 def test_alerts_are_created_and_sent_once_per_threshold(alice, fake_backend, monkeypatch,
                                                        django_capture_on_commit_callbacks):
     posted = []
