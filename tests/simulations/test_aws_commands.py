@@ -227,7 +227,9 @@ def test_check_aws_simulates_the_apps_permissions_when_its_principal_is_known(de
     with Stubber(aws.client("iam")) as stub:
         for actions in (["batch:SubmitJob", "batch:ListJobs", "batch:DescribeJobs", "batch:CancelJob",
                          "batch:TerminateJob"], ["s3:PutObject", "s3:GetObject"], ["s3:ListBucket"],
-                        ["logs:GetLogEvents"], ["sqs:ReceiveMessage", "sqs:DeleteMessage"]):
+                        ["logs:GetLogEvents"], ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                        ["pricing:GetProducts", "ec2:DescribeSpotPriceHistory", "ec2:DescribeInstanceTypes",
+                         "ce:GetCostAndUsage"]):
             stub.add_response("simulate_principal_policy", {"EvaluationResults": [
                 {"EvalActionName": action, "EvalDecision": "implicitDeny" if action == "s3:PutObject" else "allowed"}
                 for action in actions]})

@@ -18,6 +18,10 @@ from simulations.aws_names import AwsNames
 # What the app itself calls (the job role's rights are the CDK app's business).
 BATCH_ACTIONS = ("batch:SubmitJob", "batch:ListJobs", "batch:DescribeJobs", "batch:CancelJob", "batch:TerminateJob")
 OBJECT_ACTIONS = ("s3:PutObject", "s3:GetObject")
+# Prices, Spot history and the bill (costs/aws_pricing.py, costs/cost_explorer.py): none of these
+# actions takes a resource narrower than "*".
+COST_ACTIONS = ("pricing:GetProducts", "ec2:DescribeSpotPriceHistory", "ec2:DescribeInstanceTypes",
+                "ce:GetCostAndUsage")
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ def _permissions(principal: str, bucket: str, queue_arn: str) -> list[Check]:
     # would look denied if simulated against "*".
     groups = [(BATCH_ACTIONS, "*"), (OBJECT_ACTIONS, f"arn:aws:s3:::{bucket}/runs/*"),
               (("s3:ListBucket",), f"arn:aws:s3:::{bucket}"), (("logs:GetLogEvents",), "*"),
-              (("sqs:ReceiveMessage", "sqs:DeleteMessage"), queue_arn or "*")]
+              (("sqs:ReceiveMessage", "sqs:DeleteMessage"), queue_arn or "*"), (COST_ACTIONS, "*")]
     denied = []
     try:
         for actions, resource in groups:
