@@ -77,9 +77,11 @@ def test_an_unknown_user_is_refused(tmp_path, two_days):
 def test_setup_schedules_is_idempotent(capsys):
     call_command("setup_schedules")
     call_command("setup_schedules")
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 7
     sync = Schedule.objects.get(name="sync active jobs")
     assert sync.func == "simulations.tasks.sync_active_jobs" and sync.minutes == 1
+    budgets = Schedule.objects.get(name="check budgets")
+    assert budgets.func == "costs.tasks.check_budgets" and budgets.minutes == 10
 
 
 def test_the_demo_account_password_is_printed_once(capsys, settings, tmp_path):

@@ -13,17 +13,13 @@ import sys
 from pathlib import Path
 
 import yaml
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
 
 from costs.campaigns import CampaignInvalid, campaign_launch, campaign_report
 from simulations import services
 from simulations.backends.base import BackendTransientError
+from simulations.commandline import DEFAULT_USER, command_owner, migrate_if_needed
 from simulations.config import FieldError
-from simulations.management.commands.run_simulation import DEFAULT_USER
 from simulations.models import Simulation
 
 
@@ -38,8 +34,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         self.as_json = opts["json"]
         definition = self._load(opts["file"])
-        self._migrate_if_needed()
-        owner = self._owner(opts["user"])
+        migrate_if_needed(self._say)
+        owner = command_owner(opts["user"])
         try:
             campaign = campaign_launch(definition=definition, actor=owner, source="cli")
         except CampaignInvalid as exc:
@@ -91,23 +87,6 @@ class Command(BaseCommand):
             line = f"  {row.label} on {row.instance_type} ({row.architecture}): {row.status}  {row.simulation_id}"
             self.stdout.write(line + (f"  {row.note}" if row.note else ""))
         self.stdout.write(f"Follow it with: python manage.py benchmark_report '{campaign.name}'")
-
-    # Both as run_simulation does them, so a fresh machine needs no other step.
-    def _migrate_if_needed(self):
-        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            self._say("preparing the database (migrate)")
-            call_command("migrate", interactive=False, verbosity=0)
-
-    def _owner(self, email: str | None):
-        User = get_user_model()
-        email = (email or DEFAULT_USER).lower()
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            if email != DEFAULT_USER:
-                raise CommandError(f"no user with the email {email}")
-            user = User.objects.create_user(email=email, password=None)
-        return user
 
     def _say(self, text: str):
         # With --json, stdout carries only the final object.

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-DEMO_EMAIL = "demo@example.org"
+from simulations.commandline import DEFAULT_USER as DEMO_EMAIL
 
 
 class Command(BaseCommand):

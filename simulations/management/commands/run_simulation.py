@@ -13,19 +13,15 @@ from pathlib import Path
 
 import yaml
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
 
 from simulations import services, tracking, spec as runspec
 from simulations.backends import get_backend
+from simulations.commandline import DEFAULT_USER, command_owner, migrate_if_needed
 from simulations.config import ConfigInvalid, FieldError
 from simulations.models import Simulation
 from simulations.outputs import output_locations
 
-DEFAULT_USER = "demo@example.org"
 POLL_SECONDS = 1.0
 
 
@@ -50,8 +46,8 @@ class Command(BaseCommand):
         if errors:
             self._print_errors(errors)
             sys.exit(2)
-        self._migrate_if_needed()
-        owner = self._owner(opts["user"])
+        migrate_if_needed(self._say)
+        owner = command_owner(opts["user"])
         try:
             sim = services.simulation_create(owner=owner, raw_config=raw, group=opts["group"], source="cli")
         except ConfigInvalid as exc:
@@ -118,23 +114,6 @@ class Command(BaseCommand):
             self.stderr.write(f"The configuration has {len(errors)} problem(s):")
             for e in errors:
                 self.stderr.write(f"  {e.field or '(file)'}: {e.message}")
-
-    def _migrate_if_needed(self):
-        connection = connections[DEFAULT_DB_ALIAS]
-        executor = MigrationExecutor(connection)
-        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            self._say("preparing the database (migrate)")
-            call_command("migrate", interactive=False, verbosity=0)
-
-    def _owner(self, email: str | None):
-        User = get_user_model()
-        email = (email or DEFAULT_USER).lower()
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            if email != DEFAULT_USER:
-                raise CommandError(f"no user with the email {email}")
-            user = User.objects.create_user(email=email, password=None)
-        return user
 
     def _follow(self, sim_id) -> Simulation:
         last_line = None
