@@ -1,4 +1,5 @@
-"""Plots of estimates (pure): estimator dataclasses in, Bokeh models out; no ORM, no request.
+"""Plots of estimates and spending (pure): estimator dataclasses or plain lists in, Bokeh models out;
+no ORM, no request.
 
 The page embeds them with `bokeh.embed.components` and loads BokehJS from the project's static
 files (templates/bokeh_resources.html), never from a CDN.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Range1d, Whisker
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, NumeralTickFormatter, Range1d, Whisker
 from bokeh.plotting import figure
 
 from costs.estimator import Estimate
@@ -79,4 +80,103 @@ def time_cost_figure(estimates: Sequence[Estimate], *, chosen: Estimate | None =
     fig.xaxis.formatter = NumeralTickFormatter(format="0,0.[000]")
     fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.[000]")
     fig.add_layout(fig.legend[0], "right")  # beside the plot, not over its points
+    return fig
+
+
+# --- spending (the cost dashboard) -----------------------------------------------------------------
+
+# Okabe-Ito blue and orange again: compute and storage stay the same colours on every chart.
+COMPUTE_COLOUR = "#0072B2"
+STORAGE_COLOUR = "#E69F00"
+MONEY_AXIS = "$0,0.[0000]"  # demo runs cost fractions of a cent: show the digits they need
+MONEY_HOVER = "{$0,0.00[0000]}"
+MOST_BARS = 15
+
+
+def monthly_spend_figure(months: Sequence[str], compute: Sequence[float], storage: Sequence[float]):
+    """Compute and storage stacked per month (labels such as "2026-03", oldest first), with a $
+    axis and hover giving both parts and the total."""
+    source = ColumnDataSource({"month": list(months), "compute": list(compute), "storage": list(storage),
+                               "total": [c + s for c, s in zip(compute, storage)]})
+    fig = figure(x_range=FactorRange(*months), height=300, sizing_mode="stretch_width", toolbar_location=None,
+                 tools="", y_axis_label="USD")
+    bars = fig.vbar_stack(["compute", "storage"], x="month", width=0.8, source=source,
+                          color=[COMPUTE_COLOUR, STORAGE_COLOUR], legend_label=["compute", "storage"])
+    fig.add_tools(HoverTool(renderers=bars, tooltips=[
+        ("month", "@month"), ("compute", "@compute" + MONEY_HOVER), ("storage", "@storage" + MONEY_HOVER),
+        ("total", "@total" + MONEY_HOVER)]))
+    fig.y_range.start = 0
+    fig.yaxis.formatter = NumeralTickFormatter(format=MONEY_AXIS)
+    fig.xaxis.major_label_orientation = 0.8
+    fig.xgrid.grid_line_color = None
+    fig.legend.location = "top_left"
+    return fig
+
+
+def _top(labels: Sequence[str], compute: Sequence[float], storage: Sequence[float], limit: int):
+    """The `limit` largest rows by total, the rest summed into one "n others" row."""
+    rows = sorted(zip(labels, compute, storage), key=lambda r: -(r[1] + r[2]))
+    if len(rows) <= limit:
+        return rows
+    kept, rest = rows[:limit - 1], rows[limit - 1:]
+    return kept + [(f"{len(rest)} others", sum(r[1] for r in rest), sum(r[2] for r in rest))]
+
+
+def spend_bars_figure(labels: Sequence[str], compute: Sequence[float], storage: Sequence[float] | None = None,
+                      *, limit: int = MOST_BARS):
+    """Horizontal bars of what each label (a user, a group, an instance family) spent, largest at
+    the top: compute and storage stacked, or compute alone when `storage` is None. At most `limit`
+    bars; the smallest are summed into one. Hover gives the label and the figures."""
+    rows = _top(labels, compute, storage if storage is not None else [0.0] * len(labels), limit)
+    source = ColumnDataSource({"label": [r[0] for r in rows], "compute": [r[1] for r in rows],
+                               "storage": [r[2] for r in rows], "total": [r[1] + r[2] for r in rows]})
+    fig = figure(y_range=FactorRange(*reversed([r[0] for r in rows])),
+                 height=(70 if storage is None else 100) + 32 * len(rows),
+                 sizing_mode="stretch_width", toolbar_location=None, tools="", x_axis_label="USD")
+    tooltips = [("", "@label"), ("compute", "@compute" + MONEY_HOVER)]
+    if storage is None:
+        bars = [fig.hbar(y="label", right="compute", height=0.7, source=source, color=COMPUTE_COLOUR)]
+    else:
+        bars = fig.hbar_stack(["compute", "storage"], y="label", height=0.7, source=source,
+                              color=[COMPUTE_COLOUR, STORAGE_COLOUR], legend_label=["compute", "storage"])
+        tooltips += [("storage", "@storage" + MONEY_HOVER), ("total", "@total" + MONEY_HOVER)]
+        fig.legend.orientation = "horizontal"
+        fig.add_layout(fig.legend[0], "above")  # the charts sit in narrow columns: not over the bars
+    fig.add_tools(HoverTool(renderers=bars, tooltips=tooltips))
+    fig.x_range.start = 0
+    fig.xaxis.formatter = NumeralTickFormatter(format=MONEY_AXIS)
+    fig.xaxis.ticker.desired_num_ticks = 4
+    fig.ygrid.grid_line_color = None
+    return fig
+
+
+def estimate_actual_figure(names: Sequence[str], expected: Sequence[float], low: Sequence[float],
+                           high: Sequence[float], actual: Sequence[float], notional: Sequence[bool]):
+    """One point per finished run: its expected estimate (x) against what it cost (y), with a
+    whisker from the estimate's low to its high end and the line y = x (on it: as estimated;
+    below: cheaper). Log axes, since runs differ by orders of magnitude: every figure must be
+    positive (the caller leaves out the others and says so). Hover names the run."""
+    source = ColumnDataSource({"name": list(names), "expected": list(expected), "low": list(low),
+                               "high": list(high), "actual": list(actual),
+                               "kind": ["notional" if n else "billed" for n in notional]})
+    values = list(low) + list(high) + list(actual) + list(expected)
+    span = (min(values) / PADDING, max(values) * PADDING)
+    fig = figure(height=400, sizing_mode="stretch_width", toolbar_location="above",
+                 tools="pan,box_zoom,wheel_zoom,reset,save", x_axis_type="log", y_axis_type="log",
+                 x_range=Range1d(*span), y_range=Range1d(*span),
+                 x_axis_label="estimated cost at submission, expected (USD)", y_axis_label="actual cost (USD)")
+    fig.line(list(span), list(span), line_color=OTHER_COLOUR, line_dash="dashed", legend_label="actual = estimate")
+    whisker = Whisker(source=source, dimension="width", base="actual", lower="low", upper="high",
+                      line_color=COMPUTE_COLOUR, line_alpha=0.4)
+    whisker.upper_head.line_color = whisker.lower_head.line_color = COMPUTE_COLOUR
+    fig.add_layout(whisker)
+    points = fig.scatter("expected", "actual", source=source, size=9, color=COMPUTE_COLOUR, line_color="white",
+                         legend_label="run (estimate low to high)")
+    fig.add_tools(HoverTool(renderers=[points], tooltips=[
+        ("run", "@name"),
+        ("estimated", "@expected" + MONEY_HOVER + " (@low" + MONEY_HOVER + " to @high" + MONEY_HOVER + ")"),
+        ("actual", "@actual" + MONEY_HOVER + " (@kind)")]))
+    fig.xaxis.formatter = NumeralTickFormatter(format=MONEY_AXIS)
+    fig.yaxis.formatter = NumeralTickFormatter(format=MONEY_AXIS)
+    fig.legend.location = "top_left"
     return fig

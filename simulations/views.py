@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import ResearchGroup
+from costs import spending
 from simulations import services
 from simulations.backends import get_backend
 from simulations.config import ConfigInvalid
@@ -91,6 +92,7 @@ def simulation_detail(request, pk):
         "events": sim.events.select_related("actor").order_by("-created_at")[:50],
         "outputs": output_files(sim),
         "can_manage": Simulation.objects.manageable_by(request.user).filter(pk=sim.pk).exists(),
+        "cost": spending.simulation_cost(sim),
     })
 
 

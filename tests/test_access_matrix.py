@@ -18,12 +18,13 @@ READS = {"simulations:detail", "simulations:status", "simulations:log", "simulat
 MANAGE = {"simulations:submit", "simulations:cancel", "simulations:retry"}
 VISIBLE_ACTIONS = {"simulations:clone"}
 # Pages of one's own (no other user's object in the URL): sign-in required, then 200.
-OWN_PAGES = {"simulations:list", "simulations:new", "accounts:profile", "costs:estimate"}
+OWN_PAGES = {"simulations:list", "simulations:new", "accounts:profile", "costs:estimate", "costs:dashboard",
+             "costs:budgets"}
 # POST-only actions on one's own things: sign-in required; a token is one's own (404 for others').
 OWN_ACTIONS = {"accounts:token_create"}
 OWN_OBJECT_ACTIONS = {"accounts:token_revoke"}
 # The API answers 401 rather than redirecting to a sign-in page.
-API = {"api-me", "api-estimates"}
+API = {"api-me", "api-estimates", "api-costs", "api-budgets"}
 # API endpoints that take a POSTed JSON body: the world's simulation's configuration.
 API_POSTED = {"api-estimates"}
 PUBLIC = {"healthz"}
