@@ -7,9 +7,12 @@ files (templates/bokeh_resources.html), never from a CDN.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, NumeralTickFormatter, Range1d, Whisker
+from bokeh.models import (ColumnDataSource, FactorRange, FixedTicker, HoverTool, NumeralTickFormatter, Range1d,
+                          Whisker)
 from bokeh.plotting import figure
 
 from costs.estimator import Estimate
@@ -40,8 +43,18 @@ def _columns(estimates: Sequence[Estimate]) -> dict[str, list]:
     return columns
 
 
-def _padded(values: list[float]) -> Range1d:
-    return Range1d(min(values) / PADDING, max(values) * PADDING)
+def _one_two_five(low: float, high: float) -> list[float]:
+    """Ticks at 1, 2 and 5 of each decade between low and high: for short log ranges Bokeh's own
+    log ticker falls back to linear steps, crowded at the top and absent below."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return [m * 10.0 ** k for k in range(first, last + 1) for m in (1, 2, 5) if low <= m * 10.0 ** k <= high]
+
+
+def _padded(values: list[float], axis_type: str = "log") -> Range1d:
+    if axis_type == "log":
+        return Range1d(min(values) / PADDING, max(values) * PADDING)
+    margin = (max(values) - min(values)) * (PADDING - 1) or max(values) * 0.1
+    return Range1d(max(0.0, min(values) - margin), max(values) + margin)
 
 
 def time_cost_figure(estimates: Sequence[Estimate], *, chosen: Estimate | None = None):
@@ -50,13 +63,21 @@ def time_cost_figure(estimates: Sequence[Estimate], *, chosen: Estimate | None =
     ranges; `chosen` is ringed. Hover names the option, its hours and its cost. Needs at least
     one estimate."""
     columns = _columns(estimates)
-    # Log axes: the ranges are multiplicative (expected x/ a factor), so they show symmetric;
-    # the axes span the whiskers, which the automatic ranges would ignore.
+    hours = columns["hours_low"] + columns["hours_high"]
+    costs = columns["cost_low"] + columns["cost_high"]
+    # Log axes where the values span more than a decade: the ranges are multiplicative (expected
+    # x/ a factor), so they show symmetric. Within a decade Bokeh's log ticker falls back to a
+    # few crowded linear ticks, so a linear axis reads better there. The axes span the whiskers,
+    # which the automatic ranges would ignore.
+    x_type = "log" if max(hours) > 10 * min(hours) > 0 else "linear"
+    y_type = "log" if max(costs) > 10 * min(costs) > 0 else "linear"
     fig = figure(height=400, sizing_mode="stretch_width", toolbar_location="above",
-                 tools="pan,box_zoom,wheel_zoom,reset,save", x_axis_type="log", y_axis_type="log",
-                 x_range=_padded(columns["hours_low"] + columns["hours_high"]),
-                 y_range=_padded(columns["cost_low"] + columns["cost_high"]),
+                 tools="pan,box_zoom,wheel_zoom,reset,save", x_axis_type=x_type, y_axis_type=y_type,
+                 x_range=_padded(hours, x_type), y_range=_padded(costs, y_type),
                  x_axis_label="expected wall time (hours)", y_axis_label="expected cost, cheaper capacity (USD)")
+    for axis, axis_type, axis_range in ((fig.xaxis, x_type, fig.x_range), (fig.yaxis, y_type, fig.y_range)):
+        if axis_type == "log":
+            axis.ticker = FixedTicker(ticks=_one_two_five(axis_range.start, axis_range.end))
     points = []
     for architecture in sorted({e.architecture for e in estimates}):
         source = ColumnDataSource(_columns([e for e in estimates if e.architecture == architecture]))
@@ -78,7 +99,7 @@ def time_cost_figure(estimates: Sequence[Estimate], *, chosen: Estimate | None =
         ("hours", "@hours{0,0.[000]} (@hours_low{0,0.[000]} to @hours_high{0,0.[000]})"),
         ("cost", "@cost{0,0.00[0]} USD (@cost_low{0,0.00[0]} to @cost_high{0,0.00[0]}) on @capacity")]))
     fig.xaxis.formatter = NumeralTickFormatter(format="0,0.[000]")
-    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.[000]")
+    fig.yaxis.formatter = NumeralTickFormatter(format="$0,0.00[0]")
     fig.add_layout(fig.legend[0], "right")  # beside the plot, not over its points
     return fig
 
