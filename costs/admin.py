@@ -1,18 +1,36 @@
-"""The operator console for costs: the instance and price catalog, and the throughput samples.
+"""The operator console for costs: the instance and price catalog, throughput samples, budgets,
+and what runs cost.
 
 Every list computes its columns in its queryset (annotations, select_related): no query per row.
+Budgets change only through costs.budgets (each change leaves a BudgetEvent naming the operator);
+what the platform records (job costs, storage, reconciliations, estimates, alerts, the audit
+trail, campaigns) is read-only here, and only reconciliations, which the daily task fetches
+again, may be deleted.
 """
 
+import re
+from datetime import date
+from decimal import Decimal
+
+from django import forms
 from django.conf import settings
-from django.contrib import admin
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminURLFieldWidget
+from django.db.models import (Case, CharField, Count, DecimalField, Exists, F, FloatField, OuterRef, Q, Subquery, Sum, Value,
+                              When)
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from costs.models import InstancePrice, InstanceType, SpotPrice, ThroughputSample
+from costs import budgets
+from costs.models import (BenchmarkCampaign, BenchmarkRun, Budget, BudgetAlert, BudgetEvent, BudgetReservation,
+                          CostReconciliation, InstancePrice, InstanceType, JobCost, RunEstimate, SpotPrice,
+                          StorageCharge, ThroughputSample, default_thresholds, month_of)
 from costs.selectors import SPOT_WINDOW
+from simulations import services as simulation_services
+from simulations.models import Simulation
 
 
 def _short(text: str, words: int = 8) -> str:
@@ -104,3 +122,632 @@ class ThroughputSampleAdmin(admin.ModelAdmin):
     @admin.display(description="source")
     def source_short(self, obj):
         return _short(obj.source)
+
+
+# --- Shared pieces of the cost consoles ----------------------------------------------------------
+
+_MONEY = DecimalField(max_digits=14, decimal_places=6)
+_NOTHING = Value(Decimal(0), output_field=_MONEY)
+AWAITING_APPROVAL = Simulation.Status.AWAITING_APPROVAL
+EVENTS_SHOWN = 50  # on a budget's page; the Budget events list has them all
+WAITING_SHOWN = 50
+
+
+def _usd(value) -> str:
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+
+
+def _simulation_link(sim):
+    if sim is None:
+        return "-"
+    url = reverse("admin:simulations_simulation_change", args=[sim.pk])
+    return format_html('<a href="{}">{} ({})</a>', url, sim.name, sim.short_id)
+
+
+class MonthFilter(admin.SimpleListFilter):
+    """The calendar months that have rows, newest first (one query)."""
+
+    title = "month"
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        return [(m.isoformat(), f"{m:%B %Y}") for m in model_admin.model.objects.dates("month", "month", order="DESC")]
+
+    def queryset(self, request, queryset):
+        try:
+            month = date.fromisoformat(self.value() or "")
+        except ValueError:
+            return queryset
+        return queryset.filter(month=month)
+
+
+class ReadOnlyConsole(admin.ModelAdmin):
+    """Rows the platform's tasks and services write: to read here, not to add or edit. The change
+    page reads the list's related rows in its one query. `deletable` only where deleting is harmless."""
+
+    deletable = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.select_related(*self.list_select_related) if self.list_select_related else queryset
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self.deletable and super().has_delete_permission(request, obj)
+
+    @admin.display(description="month", ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description="$", ordering="usd")
+    def usd_label(self, obj):
+        return _usd(obj.usd)
+
+    @admin.display(description="simulation", ordering="simulation__name")
+    def simulation_link(self, obj):
+        return _simulation_link(obj.simulation)
+
+
+# --- Budgets ---------------------------------------------------------------------------------------
+
+
+def _month_total(model, scope: str, month):
+    """The sum of `model.usd` charged to `month` for the outer budget's user (scope "owner") or group."""
+    outer = "user" if scope == "owner" else "group"
+    rows = (model.objects.filter(**{scope: OuterRef(outer)}, month=month).order_by().values(scope)
+            .annotate(total=Sum("usd")).values("total"))
+    return Coalesce(Subquery(rows, output_field=_MONEY), _NOTHING)
+
+
+def _spent(month):
+    """budgets.budget_spent as an annotation: a group budget counts its group's simulations, a user
+    budget everything the user owns; job costs and storage charged to the month."""
+    return Case(
+        When(group__isnull=False,
+             then=_month_total(JobCost, "group", month) + _month_total(StorageCharge, "group", month)),
+        default=_month_total(JobCost, "owner", month) + _month_total(StorageCharge, "owner", month),
+        output_field=_MONEY)
+
+
+def _held(month):
+    """budgets.budget_held as an annotation: each of the month's reservations of a still-active run
+    (only a resumed run's newest), less what that run has cost since (never below zero), summed per
+    budget. tests/costs/test_costs_admin.py checks it against the service."""
+    cost_since = (JobCost.objects.filter(simulation_id=OuterRef("simulation_id"),
+                                         job__created_at__gte=OuterRef("created_at"))
+                  .order_by().values("simulation_id").annotate(total=Sum("usd")).values("total"))
+    newer = BudgetReservation.objects.filter(budget_id=OuterRef("budget_id"), simulation_id=OuterRef("simulation_id"),
+                                             id__gt=OuterRef("id"))
+    still_held = Greatest(F("usd") - Coalesce(Subquery(cost_since, output_field=_MONEY), _NOTHING), _NOTHING,
+                          output_field=_MONEY)
+    rows = (BudgetReservation.objects.filter(budget=OuterRef("pk"), month=month,
+                                             simulation__status__in=Simulation.ACTIVE_STATUSES)
+            .exclude(Exists(newer))
+            .order_by().values("budget").annotate(total=Sum(still_held)).values("total"))
+    return Coalesce(Subquery(rows, output_field=_MONEY), _NOTHING)
+
+
+def _waiting():
+    """How many runs in the budget's scope wait for an operator's approval."""
+    def count(field, outer):
+        rows = (Simulation.objects.filter(**{field: OuterRef(outer)}, status=AWAITING_APPROVAL).order_by()
+                .values(field).annotate(n=Count("pk")).values("n"))
+        return Coalesce(Subquery(rows), Value(0))
+    return Case(When(group__isnull=False, then=count("group", "group")), default=count("owner", "user"))
+
+
+def _percent_used():
+    """Standing.percent: spent over the limit; a zero limit is 100 % used once anything is spent."""
+    return Case(
+        When(monthly_limit_usd=0, spent_usd__gt=0, then=Value(100.0)),
+        When(monthly_limit_usd=0, then=Value(0.0)),
+        default=Cast("spent_usd", FloatField()) * Value(100.0) / Cast("monthly_limit_usd", FloatField()),
+        output_field=FloatField())
+
+
+def _runs_under(scopes) -> Q:
+    """The simulations of budgets given as (user_id, group_id) pairs: a group budget's are its
+    group's simulations, a user budget's everything the user owns (as costs.budgets counts them)."""
+    return (Q(owner_id__in=[user for user, _ in scopes if user])
+            | Q(group_id__in=[group for _, group in scopes if group]))
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    title = "budget of"
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        return [("user", "a user"), ("group", "a research group")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "user":
+            return queryset.filter(user__isnull=False)
+        if self.value() == "group":
+            return queryset.filter(group__isnull=False)
+        return queryset
+
+
+class UsedThisMonthFilter(admin.SimpleListFilter):
+    title = "used this month"
+    parameter_name = "used"
+
+    def lookups(self, request, model_admin):
+        return [("80", "80 % or more"), ("100", "100 % or more")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("80", "100"):
+            return queryset.filter(percent_used__gte=int(self.value()))
+        return queryset
+
+
+class ThresholdsField(forms.CharField):
+    """Alert thresholds typed as "50, 80, 100": whole percentages of the limit from 1 to 1000,
+    cleaned to a sorted list without repeats."""
+
+    def prepare_value(self, value):
+        return ", ".join(str(t) for t in value) if isinstance(value, (list, tuple)) else value
+
+    def to_python(self, value):
+        text = super().to_python(value).strip().strip("[]")
+        parts = [part for part in re.split(r"[\s,]+", text) if part]
+        if not parts:
+            raise forms.ValidationError("Give at least one threshold, e.g. 50, 80, 100.", code="required")
+        bad = [part for part in parts if not re.fullmatch(r"[0-9]+", part) or not 1 <= int(part) <= 1000]
+        if bad:
+            raise forms.ValidationError(
+                "Thresholds are whole percentages of the monthly limit from 1 to 1000, separated by commas "
+                "(e.g. 50, 80, 100); these are not: %(bad)s.", params={"bad": ", ".join(bad)}, code="invalid")
+        return sorted({int(part) for part in parts})
+
+
+class BudgetForm(forms.ModelForm):
+    thresholds = ThresholdsField(
+        initial=default_thresholds,
+        help_text="Percentages of the monthly limit that send an alert, separated by commas: 50, 80, 100.")
+    # A webhook typed without a scheme is https (Django 6's default, chosen now).
+    webhook_url = Budget._meta.get_field("webhook_url").formfield(assume_scheme="https",
+                                                                  widget=AdminURLFieldWidget)
+
+    class Meta:
+        model = Budget
+        fields = ["user", "group", "monthly_limit_usd", "thresholds", "over_limit", "stop_at_limit", "notify_email",
+                  "webhook_url"]
+
+    def clean_monthly_limit_usd(self):
+        limit = self.cleaned_data["monthly_limit_usd"]
+        if limit < 0:
+            raise forms.ValidationError("The monthly limit cannot be negative.")
+        # Kept to the cent, so that typing "100" over "100.00" is no change in the audit trail.
+        return limit.quantize(Decimal("0.01"))
+
+    def clean(self):
+        cleaned = super().clean()
+        # The scope is on the form only when a budget is created (it is read-only afterwards).
+        if {"user", "group"} <= set(self.fields) and not (self.has_error("user") or self.has_error("group")):
+            if cleaned.get("user") and cleaned.get("group"):
+                self.add_error("group", "A budget is for one user or one research group, not both: clear one of them.")
+            elif not cleaned.get("user") and not cleaned.get("group"):
+                self.add_error("user", "Choose the user or the research group this budget is for.")
+        return cleaned
+
+
+class BudgetAlertInline(admin.TabularInline):
+    model = BudgetAlert
+    extra = 0
+    can_delete = False
+    fields = ["month", "threshold", "spent_usd", "limit_usd", "created_at", "email_sent_at", "email_recipients",
+              "webhook_sent_at", "webhook_result"]
+    readonly_fields = fields
+    ordering = ["-month", "-threshold"]
+
+    def get_queryset(self, request):
+        # Each row's title is str(alert), which names the budget's user or group.
+        return super().get_queryset(request).select_related("budget__user", "budget__group")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class BudgetEventInline(admin.TabularInline):
+    model = BudgetEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "actor", "simulation", "message"]
+    readonly_fields = fields
+    verbose_name_plural = f"latest {EVENTS_SHOWN} budget events (all of them: Costs > Budget events)"
+
+    def get_queryset(self, request):
+        # The formset filters by budget afterwards, so the limit is a subquery, not a slice.
+        latest = (BudgetEvent.objects.filter(budget=OuterRef("budget")).order_by("-created_at", "-id")
+                  .values("pk")[:EVENTS_SHOWN])
+        return (super().get_queryset(request).filter(pk__in=Subquery(latest)).select_related("actor", "simulation")
+                .order_by("-created_at", "-id"))
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    """Budgets and where they stand this month. Saving and deleting go through costs.budgets, so each
+    leaves a BudgetEvent with the operator as actor."""
+
+    form = BudgetForm
+    list_display = ["scope", "monthly_limit", "spent", "held", "left", "percent", "waiting", "over_limit",
+                    "stop_at_limit"]
+    list_filter = [ScopeFilter, "over_limit", "stop_at_limit", UsedThisMonthFilter]
+    search_fields = ["user__email", "group__name"]
+    list_select_related = ["user", "group"]
+    autocomplete_fields = ["user", "group"]
+    fields = ["user", "group", "monthly_limit_usd", "thresholds", "over_limit", "stop_at_limit", "notify_email",
+              "webhook_url", "this_month", "waiting_for_approval", "history", "created_at", "updated_at"]
+    readonly_fields = ["this_month", "waiting_for_approval", "history", "created_at", "updated_at"]
+    inlines = [BudgetAlertInline, BudgetEventInline]
+    actions = ["approve_waiting", "reject_waiting", "check_now"]
+
+    def get_queryset(self, request):
+        """Spent and held this month per row; left and the share used are aliases (computed in SQL
+        only to filter or sort on them), as the columns work them out from spent and held."""
+        month = month_of(timezone.now())
+        left = F("monthly_limit_usd") - F("spent_usd") - F("held_usd")
+        return (super().get_queryset(request).select_related("user", "group")
+                .annotate(spent_usd=_spent(month), held_usd=_held(month), waiting_runs=_waiting(),
+                          scope_name=Coalesce("group__name", "user__email", output_field=CharField()))
+                .alias(left_usd=Cast(left, _MONEY), percent_used=_percent_used()))
+
+    @staticmethod
+    def _standing(obj) -> budgets.Standing:
+        return budgets.Standing(obj, month_of(timezone.now()), obj.spent_usd, obj.held_usd)
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj else self.fields[:8]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The scope is fixed once made: the audit trail records changes of a budget, not moves.
+        return ["user", "group", *self.readonly_fields] if obj else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
+    @admin.display(description="budget of", ordering="scope_name")
+    def scope(self, obj):
+        return obj.scope_label
+
+    @admin.display(description="limit a month", ordering="monthly_limit_usd")
+    def monthly_limit(self, obj):
+        return _usd(obj.monthly_limit_usd)
+
+    @admin.display(description="spent this month", ordering="spent_usd")
+    def spent(self, obj):
+        return _usd(obj.spent_usd)
+
+    @admin.display(description="held by running runs", ordering="held_usd")
+    def held(self, obj):
+        return _usd(obj.held_usd)
+
+    @admin.display(description="left", ordering="left_usd")
+    def left(self, obj):
+        return _usd(self._standing(obj).left)
+
+    @admin.display(description="% used", ordering="percent_used")
+    def percent(self, obj):
+        return f"{self._standing(obj).percent:.0f} %"
+
+    @admin.display(description="waiting for approval", ordering="waiting_runs")
+    def waiting(self, obj):
+        if not obj.waiting_runs:
+            return "0"
+        scope = f"group__id__exact={obj.group_id}" if obj.group_id else f"owner__id__exact={obj.user_id}"
+        url = reverse("admin:simulations_simulation_changelist") + f"?activity=approval&{scope}"
+        return format_html('<a href="{}">{}</a>', url, obj.waiting_runs)
+
+    @admin.display(description="this month")
+    def this_month(self, obj):
+        standing = budgets.budget_standing(obj)
+        return (f"{standing.month:%B %Y}: spent {_usd(standing.spent)}, held by running runs {_usd(standing.held)}, "
+                f"left {_usd(standing.left)} of {_usd(obj.limit)} ({standing.percent:.0f} % used)")
+
+    @admin.display(description="runs waiting for approval")
+    def waiting_for_approval(self, obj):
+        sims = list(Simulation.objects.filter(_runs_under([(obj.user_id, obj.group_id)]), status=AWAITING_APPROVAL)
+                    .select_related("owner").order_by("submitted_at", "id")[:WAITING_SHOWN + 1])
+        if not sims:
+            return "none"
+        rows = format_html_join("", "<li>{} by {}, submitted {}</li>", (
+            (_simulation_link(sim), sim.owner.email, f"{sim.submitted_at:%Y-%m-%d %H:%M}" if sim.submitted_at else "-")
+            for sim in sims[:WAITING_SHOWN]))
+        more = f"and more: the first {WAITING_SHOWN} are shown" if len(sims) > WAITING_SHOWN else ""
+        return format_html("<ul>{}</ul>{}", rows, more)
+
+    @admin.display(description="audit trail")
+    def history(self, obj):
+        url = reverse("admin:costs_budgetevent_changelist") + f"?budget={obj.pk}"
+        return format_html('<a href="{}">all of this budget\'s events</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        previous = Budget.objects.filter(pk=obj.pk).values(*budgets.AUDITED_FIELDS).first() if change else None
+        budgets.budget_save(budget=obj, actor=request.user, previous=previous)
+
+    def delete_model(self, request, obj):
+        budgets.budget_delete(budget=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for budget in queryset.select_related("user", "group"):
+            budgets.budget_delete(budget=budget, actor=request.user)
+
+    def _waiting_under(self, queryset) -> tuple[list, int]:
+        scopes = list(queryset.values_list("user_id", "group_id"))
+        ids = list(Simulation.objects.filter(_runs_under(scopes), status=AWAITING_APPROVAL)
+                   .order_by("submitted_at", "id").values_list("id", flat=True))
+        return ids, len(scopes)
+
+    @admin.action(description="Approve the runs waiting for approval under the selected budgets")
+    def approve_waiting(self, request, queryset):
+        ids, budget_count = self._waiting_under(queryset)
+        done = sum(simulation_services.simulation_approve(simulation_id=sim_id, actor=request.user, source="admin")
+                   for sim_id in ids)
+        self.message_user(request, f"Approved {done} of {len(ids)} run(s) waiting for approval under "
+                                   f"{budget_count} budget(s).", messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Reject the runs waiting for approval under the selected budgets")
+    def reject_waiting(self, request, queryset):
+        ids, budget_count = self._waiting_under(queryset)
+        done = sum(simulation_services.simulation_reject(simulation_id=sim_id, actor=request.user, source="admin",
+                                                         reason="over budget; rejected by an operator")
+                   for sim_id in ids)
+        self.message_user(request, f"Rejected {done} of {len(ids)} run(s) waiting for approval under "
+                                   f"{budget_count} budget(s).", messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Check thresholds now (alerts, and stops at the limit)")
+    def check_now(self, request, queryset):
+        ids = list(queryset.values_list("id", flat=True))
+        alerts = stopped = 0
+        for budget_id in ids:
+            result = budgets.budget_check(budget_id=budget_id)
+            alerts += len(result.get("alerts", ()))
+            stopped += result.get("stopped", 0)
+        self.message_user(request, f"Checked {len(ids)} budget(s): {alerts} new alert(s), {stopped} run(s) marked "
+                                   "to stop after their current segment.", messages.SUCCESS)
+
+
+class DeliveryFilter(admin.SimpleListFilter):
+    title = "delivery"
+    parameter_name = "delivery"
+    SENT = Q(email_sent_at__isnull=False) | Q(webhook_sent_at__isnull=False)
+    FAILED = Q(email_recipients__startswith="failed:") | Q(webhook_result__startswith="failed:")
+
+    def lookups(self, request, model_admin):
+        return [("sent", "sent"), ("failed", "failed"), ("unsent", "not sent")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "sent":
+            return queryset.filter(self.SENT).exclude(self.FAILED)
+        if self.value() == "failed":
+            return queryset.filter(self.FAILED)
+        if self.value() == "unsent":
+            return queryset.filter(email_sent_at__isnull=True, webhook_sent_at__isnull=True)
+        return queryset
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(ReadOnlyConsole):
+    """Deleting an alert would let its threshold alert again this month: not offered."""
+
+    list_display = ["budget_of", "month_label", "threshold", "spent_usd", "limit_usd", "created_at", "email_sent_at",
+                    "email_recipients", "webhook_sent_at", "webhook_result"]
+    list_filter = [MonthFilter, "threshold", DeliveryFilter]
+    search_fields = ["budget__user__email", "budget__group__name"]
+    list_select_related = ["budget__user", "budget__group"]
+
+    @admin.display(description="budget of")
+    def budget_of(self, obj):
+        return obj.budget.scope_label
+
+
+class BudgetFilter(admin.SimpleListFilter):
+    """Every budget by its scope (one query), and the events of none (deleted, or none applied)."""
+
+    title = "budget"
+    parameter_name = "budget"
+
+    def lookups(self, request, model_admin):
+        return ([(str(b.pk), b.scope_label) for b in Budget.objects.select_related("user", "group")]
+                + [("none", "no budget (deleted, or none applied)")])
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(budget__isnull=True)
+        if (self.value() or "").isdigit():
+            return queryset.filter(budget_id=int(self.value()))
+        return queryset
+
+
+@admin.register(BudgetEvent)
+class BudgetEventAdmin(ReadOnlyConsole):
+    """The budgets' audit trail: never edited or deleted."""
+
+    list_display = ["created_at", "kind", "budget_of", "simulation_link", "actor", "message"]
+    list_filter = ["kind", BudgetFilter]
+    search_fields = ["message"]
+    list_select_related = ["budget__user", "budget__group", "simulation", "actor"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at"]
+
+    @admin.display(description="budget of")
+    def budget_of(self, obj):
+        return obj.budget.scope_label if obj.budget_id else "-"
+
+
+# --- What runs cost --------------------------------------------------------------------------------
+
+
+@admin.register(JobCost)
+class JobCostAdmin(ReadOnlyConsole):
+    """What each job cost, as recorded when it ended; budgets and the dashboard sum these, so they are
+    never edited or deleted here."""
+
+    list_display = ["job", "simulation_link", "owner", "month_label", "instance_type", "capacity", "nodes",
+                    "hours_label", "usd_label", "priced", "notional"]
+    list_filter = [MonthFilter, "capacity", "priced", "notional", "instance_type"]
+    search_fields = ["simulation__name", "=simulation__id", "owner__email"]
+    date_hierarchy = "stopped_at"
+    list_select_related = ["job", "simulation", "owner", "group"]
+    readonly_fields = ["created_at"]
+
+    @admin.display(description="hours", ordering="hours")
+    def hours_label(self, obj):
+        return f"{obj.hours:.2f}"
+
+
+@admin.register(StorageCharge)
+class StorageChargeAdmin(ReadOnlyConsole):
+    """A month of storage of a run's outputs; counted by budgets, so never edited or deleted here."""
+
+    list_display = ["simulation_link", "owner", "group", "month_label", "gb", "usd_per_gb_month", "usd_label",
+                    "notional"]
+    list_filter = [MonthFilter, "notional"]
+    search_fields = ["simulation__name", "=simulation__id", "owner__email"]
+    list_select_related = ["simulation", "owner", "group"]
+    readonly_fields = ["created_at"]
+
+
+class DifferenceFilter(admin.SimpleListFilter):
+    title = "platform vs AWS"
+    parameter_name = "difference"
+
+    def lookups(self, request, model_admin):
+        return [("platform", "platform above AWS"), ("aws", "AWS above platform"), ("equal", "equal")]
+
+    def queryset(self, request, queryset):
+        where = {"platform": Q(difference__gt=0), "aws": Q(difference__lt=0), "equal": Q(difference=0)}
+        return queryset.filter(where[self.value()]) if self.value() in where else queryset
+
+
+@admin.register(CostReconciliation)
+class CostReconciliationAdmin(ReadOnlyConsole):
+    """The platform's figure beside Cost Explorer's. Deleting is harmless: both sides keep their own
+    figures (JobCost and StorageCharge here, Cost Explorer at AWS) and the daily task writes last
+    month's and this month's rows again."""
+
+    deletable = True
+    list_display = ["simulation_link", "month_label", "platform", "aws", "difference_label", "fetched_at"]
+    list_filter = [MonthFilter, DifferenceFilter]
+    search_fields = ["simulation__name", "=simulation__id"]
+    list_select_related = ["simulation"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(difference=Cast(F("platform_usd") - F("aws_usd"), _MONEY))
+
+    @admin.display(description="platform $", ordering="platform_usd")
+    def platform(self, obj):
+        return _usd(obj.platform_usd)
+
+    @admin.display(description="AWS $", ordering="aws_usd")
+    def aws(self, obj):
+        return _usd(obj.aws_usd)
+
+    @admin.display(description="platform - AWS", ordering="difference")
+    def difference_label(self, obj):
+        return _usd(obj.difference)
+
+
+@admin.register(RunEstimate)
+class RunEstimateAdmin(ReadOnlyConsole):
+    """What the estimator said at first submission, beside what the run's jobs have cost so far.
+    Kept as first made (later submissions do not replace it), so never deleted here."""
+
+    list_display = ["simulation_link", "owner", "instance_type", "capacity", "hours_expected_label", "usd_range",
+                    "actual", "created_at"]
+    list_filter = ["capacity", "instance_type", "region"]
+    search_fields = ["simulation__name", "=simulation__id", "simulation__owner__email"]
+    list_select_related = ["simulation__owner"]
+    readonly_fields = ["created_at"]
+
+    def get_queryset(self, request):
+        costs = (JobCost.objects.filter(simulation=OuterRef("simulation")).order_by().values("simulation")
+                 .annotate(total=Sum("usd")).values("total"))
+        return super().get_queryset(request).annotate(actual_usd=Coalesce(Subquery(costs, output_field=_MONEY),
+                                                                          _NOTHING))
+
+    @admin.display(description="owner", ordering="simulation__owner__email")
+    def owner(self, obj):
+        return obj.simulation.owner.email
+
+    @admin.display(description="hours expected", ordering="hours_expected")
+    def hours_expected_label(self, obj):
+        return "-" if obj.hours_expected is None else f"{obj.hours_expected:.2f}"
+
+    @admin.display(description="$ low / expected / high", ordering="usd_expected")
+    def usd_range(self, obj):
+        if obj.usd_expected is None:
+            return "no estimate"
+        return " / ".join(_usd(v) if v is not None else "-" for v in (obj.usd_low, obj.usd_expected, obj.usd_high))
+
+    @admin.display(description="jobs' cost so far", ordering="actual_usd")
+    def actual(self, obj):
+        return _usd(obj.actual_usd)
+
+
+# --- Benchmark campaigns ---------------------------------------------------------------------------
+
+
+class BenchmarkRunInline(admin.TabularInline):
+    model = BenchmarkRun
+    extra = 0
+    can_delete = False
+    fields = ["label", "instance_type", "run", "run_status"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The campaign too: each row's title is str(run), which names it.
+        return super().get_queryset(request).select_related("campaign", "simulation")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="simulation")
+    def run(self, obj):
+        return _simulation_link(obj.simulation)
+
+    @admin.display(description="status")
+    def run_status(self, obj):
+        return obj.simulation.get_status_display()
+
+
+@admin.register(BenchmarkCampaign)
+class BenchmarkCampaignAdmin(ReadOnlyConsole):
+    """Campaigns as run_benchmark_campaign launched them; benchmark_report reads them, so they are
+    not deleted here."""
+
+    list_display = ["name", "created_by", "created_at", "run_count", "succeeded_count"]
+    search_fields = ["name", "description"]
+    list_select_related = ["created_by"]
+    readonly_fields = ["created_at"]
+    inlines = [BenchmarkRunInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            runs_total=Count("runs"),
+            runs_succeeded=Count("runs", filter=Q(runs__simulation__status=Simulation.Status.SUCCEEDED)))
+
+    @admin.display(description="runs", ordering="runs_total")
+    def run_count(self, obj):
+        return obj.runs_total
+
+    @admin.display(description="succeeded", ordering="runs_succeeded")
+    def succeeded_count(self, obj):
+        return obj.runs_succeeded
