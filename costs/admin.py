@@ -16,16 +16,16 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminURLFieldWidget
-from django.db.models import (Case, CharField, Count, DecimalField, Exists, F, FloatField, OuterRef, Q, Subquery, Sum, Value,
+from django.db.models import (Case, CharField, Count, DecimalField, F, FloatField, OuterRef, Q, Subquery, Sum, Value,
                               When)
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from costs import budgets
-from costs.models import (BenchmarkCampaign, BenchmarkRun, Budget, BudgetAlert, BudgetEvent, BudgetReservation,
+from costs.models import (BenchmarkCampaign, BenchmarkRun, Budget, BudgetAlert, BudgetEvent,
                           CostReconciliation, InstancePrice, InstanceType, JobCost, RunEstimate, SpotPrice,
                           StorageCharge, ThroughputSample, default_thresholds, month_of)
 from costs.selectors import SPOT_WINDOW
@@ -194,42 +194,6 @@ class ReadOnlyConsole(admin.ModelAdmin):
 
 
 # --- Budgets ---------------------------------------------------------------------------------------
-
-
-def _month_total(model, scope: str, month):
-    """The sum of `model.usd` charged to `month` for the outer budget's user (scope "owner") or group."""
-    outer = "user" if scope == "owner" else "group"
-    rows = (model.objects.filter(**{scope: OuterRef(outer)}, month=month).order_by().values(scope)
-            .annotate(total=Sum("usd")).values("total"))
-    return Coalesce(Subquery(rows, output_field=_MONEY), _NOTHING)
-
-
-def _spent(month):
-    """budgets.budget_spent as an annotation: a group budget counts its group's simulations, a user
-    budget everything the user owns; job costs and storage charged to the month."""
-    return Case(
-        When(group__isnull=False,
-             then=_month_total(JobCost, "group", month) + _month_total(StorageCharge, "group", month)),
-        default=_month_total(JobCost, "owner", month) + _month_total(StorageCharge, "owner", month),
-        output_field=_MONEY)
-
-
-def _held(month):
-    """budgets.budget_held as an annotation: each of the month's reservations of a still-active run
-    (only a resumed run's newest), less what that run has cost since (never below zero), summed per
-    budget. tests/costs/test_costs_admin.py checks it against the service."""
-    cost_since = (JobCost.objects.filter(simulation_id=OuterRef("simulation_id"),
-                                         job__created_at__gte=OuterRef("created_at"))
-                  .order_by().values("simulation_id").annotate(total=Sum("usd")).values("total"))
-    newer = BudgetReservation.objects.filter(budget_id=OuterRef("budget_id"), simulation_id=OuterRef("simulation_id"),
-                                             id__gt=OuterRef("id"))
-    still_held = Greatest(F("usd") - Coalesce(Subquery(cost_since, output_field=_MONEY), _NOTHING), _NOTHING,
-                          output_field=_MONEY)
-    rows = (BudgetReservation.objects.filter(budget=OuterRef("pk"), month=month,
-                                             simulation__status__in=Simulation.ACTIVE_STATUSES)
-            .exclude(Exists(newer))
-            .order_by().values("budget").annotate(total=Sum(still_held)).values("total"))
-    return Coalesce(Subquery(rows, output_field=_MONEY), _NOTHING)
 
 
 def _waiting():
@@ -402,7 +366,8 @@ class BudgetAdmin(admin.ModelAdmin):
         month = month_of(timezone.now())
         left = F("monthly_limit_usd") - F("spent_usd") - F("held_usd")
         return (super().get_queryset(request).select_related("user", "group")
-                .annotate(spent_usd=_spent(month), held_usd=_held(month), waiting_runs=_waiting(),
+                .annotate(spent_usd=budgets.spent_annotation(month), held_usd=budgets.held_annotation(month),
+                          waiting_runs=_waiting(),
                           scope_name=Coalesce("group__name", "user__email", output_field=CharField()))
                 .alias(left_usd=Cast(left, _MONEY), percent_used=_percent_used()))
 

@@ -17,8 +17,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -48,28 +48,64 @@ def _scope(budget: Budget, prefix: str = "") -> Q:
     return Q(**{f"{prefix}owner_id": budget.user_id})
 
 
+# --- What is spent and held, as annotations on budgets -------------------------------------------
+# One definition serves the services below (one query per budget), the budget admin's list and
+# the budgets page (one query for all of them).
+
+_NOTHING = Value(ZERO, output_field=_MONEY)
+
+
+def _month_total(model, scope: str, month):
+    """The sum of `model.usd` charged to `month` for the outer budget's user (scope "owner") or group."""
+    outer = "user" if scope == "owner" else "group"
+    rows = (model.objects.filter(**{scope: OuterRef(outer)}, month=month).order_by().values(scope)
+            .annotate(total=Sum("usd")).values("total"))
+    return Coalesce(Subquery(rows, output_field=_MONEY), _NOTHING)
+
+
+def spent_annotation(month):
+    """Job costs and storage charged to `month`: a group budget counts its group's simulations,
+    a user budget everything the user owns."""
+    return Case(
+        When(group__isnull=False,
+             then=_month_total(JobCost, "group", month) + _month_total(StorageCharge, "group", month)),
+        default=_month_total(JobCost, "owner", month) + _month_total(StorageCharge, "owner", month),
+        output_field=_MONEY)
+
+
+def held_annotation(month):
+    """What admitted runs that are still going hold: each of the month's reservations of an active
+    run (a resumed run's newest only: the earlier one was for the earlier attempt), less what
+    that run has cost since (never below zero), summed per budget."""
+    cost_since = (JobCost.objects.filter(simulation_id=OuterRef("simulation_id"),
+                                         job__created_at__gte=OuterRef("created_at"))
+                  .order_by().values("simulation_id").annotate(total=Sum("usd")).values("total"))
+    newer = BudgetReservation.objects.filter(budget_id=OuterRef("budget_id"), simulation_id=OuterRef("simulation_id"),
+                                             id__gt=OuterRef("id"))
+    still_held = Greatest(F("usd") - Coalesce(Subquery(cost_since, output_field=_MONEY), _NOTHING), _NOTHING,
+                          output_field=_MONEY)
+    rows = (BudgetReservation.objects.filter(budget=OuterRef("pk"), month=month,
+                                             simulation__status__in=Simulation.ACTIVE_STATUSES)
+            .exclude(Exists(newer))
+            .order_by().values("budget").annotate(total=Sum(still_held)).values("total"))
+    return Coalesce(Subquery(rows, output_field=_MONEY), _NOTHING)
+
+
+def with_standing(queryset, month):
+    """Budgets annotated with `spent_usd` and `held_usd` for `month`."""
+    return queryset.annotate(spent_usd=spent_annotation(month), held_usd=held_annotation(month))
+
+
 def budget_spent(budget: Budget, month) -> Decimal:
-    """Job costs and storage charged to `month` in the budget's scope (two queries)."""
-    scope = _scope(budget)
-    jobs = JobCost.objects.filter(scope, month=month).aggregate(total=Sum("usd"))["total"] or ZERO
-    storage = StorageCharge.objects.filter(scope, month=month).aggregate(total=Sum("usd"))["total"] or ZERO
-    return jobs + storage
+    """Job costs and storage charged to `month` in the budget's scope (one query)."""
+    return Budget.objects.filter(pk=budget.pk).annotate(spent_usd=spent_annotation(month)) \
+        .values_list("spent_usd", flat=True).get()
 
 
 def budget_held(budget: Budget, month) -> Decimal:
-    """What admitted runs that are still going hold: each reservation less what its run has cost since."""
-    cost_since = JobCost.objects.filter(simulation_id=OuterRef("simulation_id"),
-                                        job__created_at__gte=OuterRef("created_at")).values("simulation_id") \
-        .annotate(total=Sum("usd")).values("total")
-    # A resumed run holds only its newest reservation: the earlier one was for the earlier attempt.
-    newer = BudgetReservation.objects.filter(budget_id=OuterRef("budget_id"), simulation_id=OuterRef("simulation_id"),
-                                             id__gt=OuterRef("id"))
-    rows = BudgetReservation.objects.filter(budget=budget, month=month,
-                                            simulation__status__in=Simulation.ACTIVE_STATUSES) \
-        .exclude(Exists(newer)) \
-        .annotate(used=Coalesce(Subquery(cost_since, output_field=_MONEY), Value(ZERO, output_field=_MONEY))) \
-        .values_list("usd", "used")
-    return sum((max(ZERO, usd - used) for usd, used in rows), ZERO)
+    """What admitted runs that are still going hold against the budget in `month` (one query)."""
+    return Budget.objects.filter(pk=budget.pk).annotate(held_usd=held_annotation(month)) \
+        .values_list("held_usd", flat=True).get()
 
 
 @dataclass
@@ -91,8 +127,11 @@ class Standing:
 
 
 def budget_standing(budget: Budget, month=None) -> Standing:
+    """Spent and held this month (or `month`), in one query."""
     month = month or month_of(timezone.now())
-    return Standing(budget, month, budget_spent(budget, month), budget_held(budget, month))
+    spent, held = with_standing(Budget.objects.filter(pk=budget.pk), month) \
+        .values_list("spent_usd", "held_usd").get()
+    return Standing(budget, month, spent, held)
 
 
 # --- Admission -------------------------------------------------------------------------------------

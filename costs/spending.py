@@ -6,8 +6,7 @@ every cost query here is filtered by that queryset (a subquery, not a list of id
 a user sees their own user budget and the budgets of the groups they belong to; operators all.
 
 Every function runs a constant number of queries whatever the number of rows: sums are made in
-the database (`values().annotate(Sum(...))`), never a query per row. The budget summaries are the
-one exception and say so: `budget_standing` is three queries per budget.
+the database (`values().annotate(Sum(...))`), never a query per row.
 
 Months are `date`s on the first of the month (`costs.models.month_of`), as the cost rows store them.
 """
@@ -24,7 +23,7 @@ from django.db.models import (BooleanField, Count, DecimalField, Exists, Express
 from django.db.models.functions import Coalesce, RowNumber
 
 from accounts.models import Membership
-from costs.budgets import Standing, budget_standing
+from costs.budgets import Standing, with_standing
 from costs.models import (Budget, BudgetAlert, BudgetEvent, CostReconciliation, InstanceType, JobCost, RunEstimate,
                           StorageCharge)
 from simulations.models import Simulation
@@ -355,14 +354,15 @@ class BudgetSummary:
 
 def budget_summaries(budgets: list[Budget], *, user, month: date,
                      event_limit: int = EVENTS_SHOWN) -> list[BudgetSummary]:
-    """Summaries of `budgets` (from `visible_budgets(user)`, a page of them). Three queries per
-    budget for the standing (`budget_standing`: fine for the handful of budgets a user has; the
-    page shows operators ten at a time), then four whatever their number: the alerts of `month`
-    and the month before, each budget's newest `event_limit` events (a window function), the event counts, and
-    the runs awaiting approval that `user` may see."""
+    """Summaries of `budgets` (from `visible_budgets(user)`, a page of them) in five queries
+    whatever their number: the standings (spent and held, as annotations), the alerts of `month`
+    and the month before, each budget's newest `event_limit` events (a window function), the event
+    counts, and the runs awaiting approval that `user` may see."""
     if not budgets:
         return []
-    summaries = {b.id: BudgetSummary(b, budget_standing(b, month)) for b in budgets}
+    standing = {row["id"]: (row["spent_usd"], row["held_usd"]) for row in with_standing(
+        Budget.objects.filter(id__in=[b.id for b in budgets]), month).values("id", "spent_usd", "held_usd")}
+    summaries = {b.id: BudgetSummary(b, Standing(b, month, *standing[b.id])) for b in budgets}
     ids = list(summaries)
     for alert in BudgetAlert.objects.filter(budget_id__in=ids, month__in=[month, month_shift(month, -1)]) \
             .order_by("-month", "threshold"):
