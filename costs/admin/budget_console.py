@@ -1,199 +1,29 @@
-"""The operator console for costs: the instance and price catalog, throughput samples, budgets,
-and what runs cost.
-
-Every list computes its columns in its queryset (annotations, select_related): no query per row.
-Budgets change only through costs.budgets (each change leaves a BudgetEvent naming the operator);
-what the platform records (job costs, storage, reconciliations, estimates, alerts, the audit
-trail, campaigns) is read-only here, and only reconciliations, which the daily task fetches
-again, may be deleted.
-"""
+"""Budgets: standing computed in the list, changes through costs.budgets (audited), approvals as actions;
+alerts and the audit trail read-only."""
 
 import re
-from datetime import date
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminURLFieldWidget
-from django.db.models import (Case, CharField, Count, DecimalField, F, FloatField, OuterRef, Q, Subquery, Sum, Value,
-                              When)
+from django.db.models import (Case, CharField, Count, F, FloatField, OuterRef, Q, Subquery, Value, When)
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator
 
 from costs import budgets
-from costs.models import (BenchmarkCampaign, BenchmarkRun, Budget, BudgetAlert, BudgetEvent,
-                          CostReconciliation, InstancePrice, InstanceType, JobCost, RunEstimate, SpotPrice,
-                          StorageCharge, ThroughputSample, default_thresholds, month_of)
-from costs.selectors import SPOT_WINDOW
+from costs.admin.common import MONEY, MonthFilter, ReadOnlyConsole, link_to_simulation, usd_text
+from costs.models import Budget, BudgetAlert, BudgetEvent, default_thresholds, month_of
 from simulations import services as simulation_services
 from simulations.models import Simulation
 
 
-def _short(text: str, words: int = 8) -> str:
-    return Truncator(text).words(words)
-
-
-# --- The instance and price catalog ----------------------------------------------------------------
-
-
-class InstancePriceInline(admin.TabularInline):
-    model = InstancePrice
-    extra = 0
-    fields = ["region", "usd_per_hour", "retrieved_at", "source"]
-
-
-@admin.register(InstanceType)
-class InstanceTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "family", "arch", "vcpus", "physical_cores", "memory_gib", "efa", "on_demand_price",
-                    "recent_spot_points"]
-    list_filter = ["family", "architecture", "efa"]
-    search_fields = ["name", "family", "cpu"]
-    readonly_fields = ["updated_at"]
-    inlines = [InstancePriceInline]
-
-    def get_queryset(self, request):
-        """Each row's on-demand price in the platform's region and its Spot points of the estimator's window."""
-        price_here = InstancePrice.objects.filter(instance_type=OuterRef("pk"), region=settings.AWS_REGION)
-        return super().get_queryset(request).annotate(
-            on_demand_usd=Subquery(price_here.values("usd_per_hour")[:1]),
-            spot_points=Count("spot_prices", filter=Q(spot_prices__at__gte=timezone.now() - SPOT_WINDOW)))
-
-    @admin.display(description="architecture", ordering="architecture")
-    def arch(self, obj):
-        return obj.architecture  # the AWS spelling (x86_64), not the choice label
-
-    @admin.display(description=f"$/h in {settings.AWS_REGION}", ordering="on_demand_usd")
-    def on_demand_price(self, obj):
-        return "not offered" if obj.on_demand_usd is None else f"{obj.on_demand_usd:.4f}"
-
-    @admin.display(description=f"Spot points, {SPOT_WINDOW.days} d", ordering="spot_points")
-    def recent_spot_points(self, obj):
-        url = reverse("admin:costs_spotprice_changelist") + f"?instance_type__id__exact={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, obj.spot_points)
-
-
-@admin.register(InstancePrice)
-class InstancePriceAdmin(admin.ModelAdmin):
-    list_display = ["instance_type", "region", "usd_per_hour", "retrieved_at", "source_short"]
-    list_filter = ["region"]
-    search_fields = ["instance_type__name", "region"]
-    list_select_related = ["instance_type"]
-    autocomplete_fields = ["instance_type"]
-
-    @admin.display(description="source")
-    def source_short(self, obj):
-        return _short(obj.source)
-
-
-@admin.register(SpotPrice)
-class SpotPriceAdmin(admin.ModelAdmin):
-    """Spot price history as EC2 reported it (refresh_prices writes it): to read, not to edit."""
-
-    list_display = ["instance_type", "region", "availability_zone", "usd_per_hour", "at"]
-    list_filter = ["region", "instance_type"]
-    search_fields = ["instance_type__name", "availability_zone"]
-    list_select_related = ["instance_type"]
-    date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-# --- Throughput ----------------------------------------------------------------------------------
-
-
-@admin.register(ThroughputSample)
-class ThroughputSampleAdmin(admin.ModelAdmin):
-    list_display = ["model", "simulation_type", "resolution", "instance_type", "cores", "nodes", "days_per_day",
-                    "confidence", "is_demo", "measured_on", "source_short"]
-    list_filter = ["confidence", "model", "is_demo"]
-    search_fields = ["simulation_type", "resolution", "instance_type", "source", "notes"]
-    date_hierarchy = "measured_on"
-    # published_key keeps loading the shipped figures idempotent; job is the run it was measured on.
-    readonly_fields = ["job", "published_key", "created_at"]
-
-    @admin.display(description="source")
-    def source_short(self, obj):
-        return _short(obj.source)
-
-
-# --- Shared pieces of the cost consoles ----------------------------------------------------------
-
-_MONEY = DecimalField(max_digits=14, decimal_places=6)
-_NOTHING = Value(Decimal(0), output_field=_MONEY)
 AWAITING_APPROVAL = Simulation.Status.AWAITING_APPROVAL
 EVENTS_SHOWN = 50  # on a budget's page; the Budget events list has them all
 WAITING_SHOWN = 50
 
-
-def _usd(value) -> str:
-    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
-
-
-def _simulation_link(sim):
-    if sim is None:
-        return "-"
-    url = reverse("admin:simulations_simulation_change", args=[sim.pk])
-    return format_html('<a href="{}">{} ({})</a>', url, sim.name, sim.short_id)
-
-
-class MonthFilter(admin.SimpleListFilter):
-    """The calendar months that have rows, newest first (one query)."""
-
-    title = "month"
-    parameter_name = "month"
-
-    def lookups(self, request, model_admin):
-        return [(m.isoformat(), f"{m:%B %Y}") for m in model_admin.model.objects.dates("month", "month", order="DESC")]
-
-    def queryset(self, request, queryset):
-        try:
-            month = date.fromisoformat(self.value() or "")
-        except ValueError:
-            return queryset
-        return queryset.filter(month=month)
-
-
-class ReadOnlyConsole(admin.ModelAdmin):
-    """Rows the platform's tasks and services write: to read here, not to add or edit. The change
-    page reads the list's related rows in its one query. `deletable` only where deleting is harmless."""
-
-    deletable = False
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return queryset.select_related(*self.list_select_related) if self.list_select_related else queryset
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return self.deletable and super().has_delete_permission(request, obj)
-
-    @admin.display(description="month", ordering="month")
-    def month_label(self, obj):
-        return f"{obj.month:%Y-%m}"
-
-    @admin.display(description="$", ordering="usd")
-    def usd_label(self, obj):
-        return _usd(obj.usd)
-
-    @admin.display(description="simulation", ordering="simulation__name")
-    def simulation_link(self, obj):
-        return _simulation_link(obj.simulation)
-
-
-# --- Budgets ---------------------------------------------------------------------------------------
 
 
 def _waiting():
@@ -369,7 +199,7 @@ class BudgetAdmin(admin.ModelAdmin):
                 .annotate(spent_usd=budgets.spent_annotation(month), held_usd=budgets.held_annotation(month),
                           waiting_runs=_waiting(),
                           scope_name=Coalesce("group__name", "user__email", output_field=CharField()))
-                .alias(left_usd=Cast(left, _MONEY), percent_used=_percent_used()))
+                .alias(left_usd=Cast(left, MONEY), percent_used=_percent_used()))
 
     @staticmethod
     def _standing(obj) -> budgets.Standing:
@@ -391,19 +221,19 @@ class BudgetAdmin(admin.ModelAdmin):
 
     @admin.display(description="limit a month", ordering="monthly_limit_usd")
     def monthly_limit(self, obj):
-        return _usd(obj.monthly_limit_usd)
+        return usd_text(obj.monthly_limit_usd)
 
     @admin.display(description="spent this month", ordering="spent_usd")
     def spent(self, obj):
-        return _usd(obj.spent_usd)
+        return usd_text(obj.spent_usd)
 
     @admin.display(description="held by running runs", ordering="held_usd")
     def held(self, obj):
-        return _usd(obj.held_usd)
+        return usd_text(obj.held_usd)
 
     @admin.display(description="left", ordering="left_usd")
     def left(self, obj):
-        return _usd(self._standing(obj).left)
+        return usd_text(self._standing(obj).left)
 
     @admin.display(description="% used", ordering="percent_used")
     def percent(self, obj):
@@ -420,8 +250,8 @@ class BudgetAdmin(admin.ModelAdmin):
     @admin.display(description="this month")
     def this_month(self, obj):
         standing = budgets.budget_standing(obj)
-        return (f"{standing.month:%B %Y}: spent {_usd(standing.spent)}, held by running runs {_usd(standing.held)}, "
-                f"left {_usd(standing.left)} of {_usd(obj.limit)} ({standing.percent:.0f} % used)")
+        return (f"{standing.month:%B %Y}: spent {usd_text(standing.spent)}, held by running runs {usd_text(standing.held)}, "
+                f"left {usd_text(standing.left)} of {usd_text(obj.limit)} ({standing.percent:.0f} % used)")
 
     @admin.display(description="runs waiting for approval")
     def waiting_for_approval(self, obj):
@@ -430,7 +260,7 @@ class BudgetAdmin(admin.ModelAdmin):
         if not sims:
             return "none"
         rows = format_html_join("", "<li>{} by {}, submitted {}</li>", (
-            (_simulation_link(sim), sim.owner.email, f"{sim.submitted_at:%Y-%m-%d %H:%M}" if sim.submitted_at else "-")
+            (link_to_simulation(sim), sim.owner.email, f"{sim.submitted_at:%Y-%m-%d %H:%M}" if sim.submitted_at else "-")
             for sim in sims[:WAITING_SHOWN]))
         more = f"and more: the first {WAITING_SHOWN} are shown" if len(sims) > WAITING_SHOWN else ""
         return format_html("<ul>{}</ul>{}", rows, more)
@@ -552,167 +382,3 @@ class BudgetEventAdmin(ReadOnlyConsole):
     @admin.display(description="budget of")
     def budget_of(self, obj):
         return obj.budget.scope_label if obj.budget_id else "-"
-
-
-# --- What runs cost --------------------------------------------------------------------------------
-
-
-@admin.register(JobCost)
-class JobCostAdmin(ReadOnlyConsole):
-    """What each job cost, as recorded when it ended; budgets and the dashboard sum these, so they are
-    never edited or deleted here."""
-
-    list_display = ["job", "simulation_link", "owner", "month_label", "instance_type", "capacity", "nodes",
-                    "hours_label", "usd_label", "priced", "notional"]
-    list_filter = [MonthFilter, "capacity", "priced", "notional", "instance_type"]
-    search_fields = ["simulation__name", "=simulation__id", "owner__email"]
-    date_hierarchy = "stopped_at"
-    list_select_related = ["job", "simulation", "owner", "group"]
-    readonly_fields = ["created_at"]
-
-    @admin.display(description="hours", ordering="hours")
-    def hours_label(self, obj):
-        return f"{obj.hours:.2f}"
-
-
-@admin.register(StorageCharge)
-class StorageChargeAdmin(ReadOnlyConsole):
-    """A month of storage of a run's outputs; counted by budgets, so never edited or deleted here."""
-
-    list_display = ["simulation_link", "owner", "group", "month_label", "gb", "usd_per_gb_month", "usd_label",
-                    "notional"]
-    list_filter = [MonthFilter, "notional"]
-    search_fields = ["simulation__name", "=simulation__id", "owner__email"]
-    list_select_related = ["simulation", "owner", "group"]
-    readonly_fields = ["created_at"]
-
-
-class DifferenceFilter(admin.SimpleListFilter):
-    title = "platform vs AWS"
-    parameter_name = "difference"
-
-    def lookups(self, request, model_admin):
-        return [("platform", "platform above AWS"), ("aws", "AWS above platform"), ("equal", "equal")]
-
-    def queryset(self, request, queryset):
-        where = {"platform": Q(difference__gt=0), "aws": Q(difference__lt=0), "equal": Q(difference=0)}
-        return queryset.filter(where[self.value()]) if self.value() in where else queryset
-
-
-@admin.register(CostReconciliation)
-class CostReconciliationAdmin(ReadOnlyConsole):
-    """The platform's figure beside Cost Explorer's. Deleting is harmless: both sides keep their own
-    figures (JobCost and StorageCharge here, Cost Explorer at AWS) and the daily task writes last
-    month's and this month's rows again."""
-
-    deletable = True
-    list_display = ["simulation_link", "month_label", "platform", "aws", "difference_label", "fetched_at"]
-    list_filter = [MonthFilter, DifferenceFilter]
-    search_fields = ["simulation__name", "=simulation__id"]
-    list_select_related = ["simulation"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(difference=Cast(F("platform_usd") - F("aws_usd"), _MONEY))
-
-    @admin.display(description="platform $", ordering="platform_usd")
-    def platform(self, obj):
-        return _usd(obj.platform_usd)
-
-    @admin.display(description="AWS $", ordering="aws_usd")
-    def aws(self, obj):
-        return _usd(obj.aws_usd)
-
-    @admin.display(description="platform - AWS", ordering="difference")
-    def difference_label(self, obj):
-        return _usd(obj.difference)
-
-
-@admin.register(RunEstimate)
-class RunEstimateAdmin(ReadOnlyConsole):
-    """What the estimator said at first submission, beside what the run's jobs have cost so far.
-    Kept as first made (later submissions do not replace it), so never deleted here."""
-
-    list_display = ["simulation_link", "owner", "instance_type", "capacity", "hours_expected_label", "usd_range",
-                    "actual", "created_at"]
-    list_filter = ["capacity", "instance_type", "region"]
-    search_fields = ["simulation__name", "=simulation__id", "simulation__owner__email"]
-    list_select_related = ["simulation__owner"]
-    readonly_fields = ["created_at"]
-
-    def get_queryset(self, request):
-        costs = (JobCost.objects.filter(simulation=OuterRef("simulation")).order_by().values("simulation")
-                 .annotate(total=Sum("usd")).values("total"))
-        return super().get_queryset(request).annotate(actual_usd=Coalesce(Subquery(costs, output_field=_MONEY),
-                                                                          _NOTHING))
-
-    @admin.display(description="owner", ordering="simulation__owner__email")
-    def owner(self, obj):
-        return obj.simulation.owner.email
-
-    @admin.display(description="hours expected", ordering="hours_expected")
-    def hours_expected_label(self, obj):
-        return "-" if obj.hours_expected is None else f"{obj.hours_expected:.2f}"
-
-    @admin.display(description="$ low / expected / high", ordering="usd_expected")
-    def usd_range(self, obj):
-        if obj.usd_expected is None:
-            return "no estimate"
-        return " / ".join(_usd(v) if v is not None else "-" for v in (obj.usd_low, obj.usd_expected, obj.usd_high))
-
-    @admin.display(description="jobs' cost so far", ordering="actual_usd")
-    def actual(self, obj):
-        return _usd(obj.actual_usd)
-
-
-# --- Benchmark campaigns ---------------------------------------------------------------------------
-
-
-class BenchmarkRunInline(admin.TabularInline):
-    model = BenchmarkRun
-    extra = 0
-    can_delete = False
-    fields = ["label", "instance_type", "run", "run_status"]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        # The campaign too: each row's title is str(run), which names it.
-        return super().get_queryset(request).select_related("campaign", "simulation")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="simulation")
-    def run(self, obj):
-        return _simulation_link(obj.simulation)
-
-    @admin.display(description="status")
-    def run_status(self, obj):
-        return obj.simulation.get_status_display()
-
-
-@admin.register(BenchmarkCampaign)
-class BenchmarkCampaignAdmin(ReadOnlyConsole):
-    """Campaigns as run_benchmark_campaign launched them; benchmark_report reads them, so they are
-    not deleted here."""
-
-    list_display = ["name", "created_by", "created_at", "run_count", "succeeded_count"]
-    search_fields = ["name", "description"]
-    list_select_related = ["created_by"]
-    readonly_fields = ["created_at"]
-    inlines = [BenchmarkRunInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            runs_total=Count("runs"),
-            runs_succeeded=Count("runs", filter=Q(runs__simulation__status=Simulation.Status.SUCCEEDED)))
-
-    @admin.display(description="runs", ordering="runs_total")
-    def run_count(self, obj):
-        return obj.runs_total
-
-    @admin.display(description="succeeded", ordering="runs_succeeded")
-    def succeeded_count(self, obj):
-        return obj.runs_succeeded
