@@ -88,12 +88,17 @@ class SimulationAdmin(admin.ModelAdmin):
         hours = (timezone.now() - obj.created_at).total_seconds() / 3600
         return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.0f} d"
 
+    def _for_each(self, request, queryset, service, report: str, **options) -> None:
+        """Run a status service on each selected simulation and report how many it moved."""
+        done = sum(bool(service(simulation_id=sim_id, actor=request.user, source="admin", **options))
+                   for sim_id in queryset.values_list("id", flat=True))
+        self.message_user(request, report.format(done=done, total=queryset.count()),
+                          messages.SUCCESS if done else messages.WARNING)
+
     @admin.action(description="Cancel the selected simulations")
     def cancel_selected(self, request, queryset):
-        done = sum(services.simulation_cancel(simulation_id=sim_id, actor=request.user, source="admin")
-                   for sim_id in queryset.values_list("id", flat=True))
-        self.message_user(request, f"Cancel requested for {done} of {queryset.count()} simulation(s).",
-                          messages.SUCCESS if done else messages.WARNING)
+        self._for_each(request, queryset, services.simulation_cancel,
+                       "Cancel requested for {done} of {total} simulation(s).")
 
     @admin.action(description="Retry (resume from the last restart) the selected failed or cancelled simulations")
     def retry_selected(self, request, queryset):
@@ -110,18 +115,12 @@ class SimulationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve the selected runs waiting for approval (over budget)")
     def approve_selected(self, request, queryset):
-        done = sum(services.simulation_approve(simulation_id=sim_id, actor=request.user, source="admin")
-                   for sim_id in queryset.values_list("id", flat=True))
-        self.message_user(request, f"Approved {done} of {queryset.count()} simulation(s).",
-                          messages.SUCCESS if done else messages.WARNING)
+        self._for_each(request, queryset, services.simulation_approve, "Approved {done} of {total} simulation(s).")
 
     @admin.action(description="Reject the selected runs waiting for approval")
     def reject_selected(self, request, queryset):
-        done = sum(services.simulation_reject(simulation_id=sim_id, actor=request.user, source="admin",
-                                              reason="over budget; rejected by an operator")
-                   for sim_id in queryset.values_list("id", flat=True))
-        self.message_user(request, f"Rejected {done} of {queryset.count()} simulation(s).",
-                          messages.SUCCESS if done else messages.WARNING)
+        self._for_each(request, queryset, services.simulation_reject, "Rejected {done} of {total} simulation(s).",
+                       reason="over budget; rejected by an operator")
 
     def has_add_permission(self, request):
         return False  # simulations are created through the form, the CLI or the API, which validate
