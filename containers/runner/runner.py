@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import launch, multinode, outcome, production
+from .instance import detect_instance_type
 from .logparse import LogWatcher, reason_line
 from .outputs import OutputShipper
 from .procstats import TreeSampler, children_peak_rss_mb, utc_stamp
@@ -455,7 +456,7 @@ class Job:
             job_name=seg.job_name, status=result.status, exit_code=exit_code, reason=result.reason,
             wall_seconds=time.monotonic() - self.started,
             model_wall_seconds=self._model_wall() if self.model_started else None,
-            peak_rss_mb=peak or None, instance_type=seg.instance_type,
+            peak_rss_mb=peak or None, instance_type=detect_instance_type(seg.instance_type),
             simulated_days=(simulated - seg.start).total_seconds() / 86400.0,
             model_timers=timers, outputs=self.shipper.copied if self.shipper else [],
             restart=restart_key, log_tail=self.log.tail(),
