@@ -263,6 +263,12 @@ CACHES = {
     }
 }
 
+# --- Results: local copies of output files read from S3, and the levels summarised at indexing ---
+RESULTS_CACHE_DIR = Path(envstr("GCR_RESULTS_CACHE_DIR", str(DATA_DIR / "results-cache")))
+# Regions (nested-domain codes: NA, EU, AS, ...) whose means are precomputed for time series, as
+# well as the globe's.
+RESULTS_SUMMARY_REGIONS = envlist("GCR_RESULTS_SUMMARY_REGIONS")
+
 # --- Email -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = envstr("GCR_FROM_EMAIL", "GEOS-Chem Cloud Runner <noreply@localhost>")
 if envbool("GCR_SMTP", False):

@@ -177,6 +177,12 @@ def region_box(code: str, resolution: str) -> tuple[float, float, float, float] 
     return data.NESTED_REGIONS[code]["boxes"].get(resolution)
 
 
+def region_any_box(code: str) -> tuple[float, float, float, float] | None:
+    """A region's box at the first resolution the catalog has one for (for summaries and maps)."""
+    boxes = data.NESTED_REGIONS.get(code, {}).get("boxes", {})
+    return next((box for box in boxes.values() if box), None)
+
+
 def classic_timesteps(resolution: str, options: tuple[str, ...]) -> tuple[int, int]:
     """(transport_s, chemistry_s) as createRunDir.sh sets them; TOMAS slows coarse grids."""
     grid = data.LATLON_GRIDS[resolution]

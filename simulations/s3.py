@@ -91,3 +91,17 @@ def exists(uri: str) -> bool:
     except BotoCoreError as exc:
         raise aws.translate(exc, action=f"S3 refused to look at {uri}") from exc
     return True
+
+
+def download(uri: str, path) -> None:
+    """Copy the object at `uri` to the local `path`, whole or not at all (a temporary name, then
+    a rename), so a reader never sees half a file."""
+    from pathlib import Path
+
+    bucket, key = split_uri(uri)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    with aws.translated(f"S3 refused to send {uri}"):
+        aws.client("s3").download_file(bucket, key, str(partial))
+    partial.replace(target)

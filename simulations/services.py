@@ -363,8 +363,11 @@ def job_apply_state(*, job_id: int, state: JobState, source: str = "task") -> bo
             simulated_until=fields["simulated_until"] or sim.simulated_until,
         )
         if state.state in Job.FINAL_STATES:
-            # Its cost, its throughput sample and its budgets' thresholds (costs/tasks.py).
+            # Its cost, its throughput sample and its budgets' thresholds (costs/tasks.py), and
+            # the index of the files it wrote (results/tasks.py; a failed segment may have some).
             _enqueue("costs.tasks.job_finished", job.id)
+            if (state.metrics or {}).get("outputs"):
+                _enqueue("results.tasks.index_job_outputs", job.id)
         if state.state == Job.State.RUNNING:
             _transition(sim.id, to=Status.RUNNING, allowed_from=[Status.QUEUED, Status.STARTING], source=source,
                         job=job, message=f"{job.name} is running", started_at=state.started_at or now)
