@@ -495,9 +495,12 @@ def difference(ref: Field, dev: Field) -> Difference:
     """Ref against Dev, two fields on the same grid in the same units (an AnalysisError otherwise:
     differencing across grids needs regridding, which this viewer does not do). One display unit,
     chosen from both fields, so the panels and the difference read alike."""
-    if not ref.geometry.grid.same_grid(dev.geometry.grid):
-        raise AnalysisError(f"Ref is {ref.geometry.grid.label}, Dev is {dev.geometry.grid.label}: compare "
-                            "simulations on the same grid")
+    ref_grid, dev_grid = ref.geometry.grid, dev.geometry.grid
+    if not ref_grid.same_grid(dev_grid):
+        names = [ref_grid.label, dev_grid.label]
+        if names[0] == names[1]:  # a cube's label is only its size: say which one was reduced for display
+            names = [f"{grid.label} ({grid.resolution})" for grid in (ref_grid, dev_grid)]
+        raise AnalysisError(f"Ref is {names[0]}, Dev is {names[1]}: compare simulations on the same grid")
     if ref.units.strip() != dev.units.strip():
         raise AnalysisError(f"Ref is in {ref.units!r}, Dev in {dev.units!r}: compare the same quantity")
     factor, label = display_units(ref.units, np.concatenate([ref.values.ravel(), dev.values.ravel()]))

@@ -685,6 +685,12 @@ def test_a_reduced_grid_is_not_the_model_grid_of_that_size():
     assert reduced.shape == native.shape and not reduced.same_grid(native)
 
 
+def test_a_reduced_field_and_a_model_field_of_its_size_are_not_differenced():
+    reduced, native = analysis.for_display(_cube_field(24), max_cs=12), _cube_field(12)
+    with pytest.raises(AnalysisError, match=r"^Ref is C12 \(C24 in 2x2 blocks\), Dev is C12 \(C12\)"):
+        analysis.difference(reduced, native)
+
+
 def test_a_cube_no_divisor_fits_keeps_a_smaller_last_block():
     field = _cube_field(97)  # prime: ceil(97/3) = 33 cells a face, the last block one cell wide
     shown = analysis.for_display(field)
