@@ -17,7 +17,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from results import readers
+from results import analysis, readers
 from results.files import OutputMissing, local_path
 from results.models import ResultFile, SeriesSummary
 from simulations import catalog
@@ -41,42 +41,37 @@ def _summary_levels(pressure: np.ndarray) -> list[int]:
     return levels
 
 
-def summary_regions() -> dict[str, np.ndarray | None]:
-    """"global" and the configured region codes, each as its box (W, E, S, N) or None for the globe."""
-    regions = {"global": None}
+def summary_regions() -> dict[str, analysis.Region]:
+    """The globe and the configured region codes (their catalog boxes)."""
+    regions = {"global": analysis.Region.globe()}
     for code in settings.RESULTS_SUMMARY_REGIONS:
         box = catalog.region_any_box(code)
         if box is None:
             log.warning("GCR_RESULTS_SUMMARY_REGIONS names %s, which has no box in the catalog; skipped", code)
             continue
-        regions[code] = np.array(box, dtype=float)
+        west, east, south, north = box
+        regions[code] = analysis.Region.box(west=west, east=east, south=south, north=north)
     return regions
 
 
 def _masks(geometry: readers.Geometry, regions: dict) -> dict[str, np.ndarray | None]:
-    lat, lon = geometry.centres()
+    """Each region's cells in this file; a region the file's (nested) domain does not reach is left out."""
     masks = {}
-    for code, box in regions.items():
-        if box is None:
+    for code, region in regions.items():
+        if region.kind == "globe":
             masks[code] = None
             continue
-        west, east, south, north = box
-        inside_lon = (lon >= west) & (lon <= east) if west <= east else (lon >= west) | (lon <= east)
-        mask = inside_lon & (lat >= south) & (lat <= north)
-        if mask.any():
-            masks[code] = mask
+        try:
+            masks[code] = analysis.region_cells(geometry, region).mask
+        except analysis.AnalysisError:
+            continue
     return masks
 
 
 def _means(series: np.ndarray, area: np.ndarray, mask) -> list[float | None]:
     """Area-weighted mean of each time step (NaN-aware); None where nothing is valid."""
-    weights = np.broadcast_to(area if mask is None else np.where(mask, area, 0.0), series.shape[1:])
-    out = []
-    for values in series:
-        valid = np.isfinite(values) & (weights > 0)
-        total = weights[valid].sum()
-        out.append(float((values[valid] * weights[valid]).sum() / total) if total > 0 else None)
-    return out
+    means = np.atleast_1d(analysis.area_mean(series, area, mask))
+    return [None if np.isnan(m) else float(m) for m in means]
 
 
 def _summaries(reader: readers.Reader, row: ResultFile) -> list[SeriesSummary]:
