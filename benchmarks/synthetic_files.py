@@ -66,13 +66,21 @@ def _latlon_axes(resolution: str, box):
     return lat, lon, lat_edges, lon_edges
 
 
+def _hybrid_edges(levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """GEOS-Chem's 72 or 47 levels; any other count takes the lowest levels of the 72-level grid
+    (small test files; the file carries its coefficients, so readers still get pressures)."""
+    if levels in (72, 47):
+        return vertical.edges(levels)
+    return vertical.AP72[:levels + 1], vertical.BP72[:levels + 1]
+
+
 def write_classic(path, *, resolution: str = "4x5", levels: int = 72, times: int = 1,
                   species: tuple[str, ...] = ("O3", "CO"), naming: str = "SpeciesConcVV_", box=None,
                   start: datetime = datetime(2019, 7, 1), step: timedelta = timedelta(days=1)) -> Path:
     """A Classic SpeciesConc-like file; `box` ((W, E), (S, N)) makes a nested domain."""
     path = Path(path)
     lat, lon, lat_edges, lon_edges = _latlon_axes(resolution, box)
-    ap, bp = vertical.edges(levels)
+    ap, bp = _hybrid_edges(levels)
     with netCDF4.Dataset(path, "w", format="NETCDF4") as ds:
         ds.title = f"GEOS-Chem diagnostic collection: SpeciesConc ({LABEL})"
         ds.synthetic = LABEL
@@ -95,7 +103,7 @@ def write_classic(path, *, resolution: str = "4x5", levels: int = 72, times: int
         area.units = "m2"
         area[:] = latlon_area(lat_edges, lon_edges)
         lon2, lat2 = np.meshgrid(lon, lat)
-        pressure = vertical.mid_pressures(levels)
+        pressure = 0.5 * (ap[:-1] + ap[1:]) + 0.5 * (bp[:-1] + bp[1:]) * vertical.STANDARD_SURFACE_HPA
         for s, spc in enumerate(species):
             var = ds.createVariable(naming + spc, "f4", ("time", "lev", "lat", "lon"), zlib=True, complevel=1,
                                     chunksizes=(1, 1, lat.size, lon.size), fill_value=1.0e30)
