@@ -60,7 +60,8 @@ def centres(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _lonlat(mean / np.linalg.norm(mean, axis=-1, keepdims=True))
 
 
-def _xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Unit vectors (..., 3) of points given in degrees."""
     lon, lat = np.deg2rad(lon), np.deg2rad(lat)
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
 
@@ -73,6 +74,6 @@ def _triangle(a, b, c):
 
 def cell_areas(corner_lons: np.ndarray, corner_lats: np.ndarray, radius: float = EARTH_RADIUS_M) -> np.ndarray:
     """Areas (6, N, N) in m2 of the spherical quadrilaterals between the corners."""
-    p = _xyz(corner_lons, corner_lats)
+    p = unit_vectors(corner_lons, corner_lats)
     sw, se, ne, nw = p[:, :-1, :-1], p[:, :-1, 1:], p[:, 1:, 1:], p[:, 1:, :-1]
     return (_triangle(sw, se, ne) + _triangle(sw, ne, nw)) * radius ** 2

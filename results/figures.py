@@ -21,7 +21,7 @@ import numpy as np
 from bokeh.embed import json_item
 from django.core.cache import cache
 
-from results import analysis, plots, readers
+from results import analysis, display, plots, readers
 from results.analysis import Region
 
 CACHE_SECONDS = 24 * 3600
@@ -87,7 +87,7 @@ def map_figure(path, variable: str, *, time: int = 0, level: int | None = 1, use
         with readers.Reader(path) as reader:
             field = reader.field(variable, time=time, level=level)
         shown = analysis.horizontal_slice(field)
-        reduced = analysis.for_display(shown)
+        reduced = display.for_display(shown)
         return Figure(json_item(plots.map_figure(reduced)), _field_data(field, shown, reduced))
 
     return _cached("map", [path], {"variable": variable, "time": time, "level": level}, build, use_cache)
@@ -189,7 +189,7 @@ def comparison_figure(ref_path, dev_path, variable: str, *, time: int = 0, level
             ref = ref_reader.field(variable, time=time, level=level)
             dev = dev_reader.field(variable, time=time, level=level)
         full = analysis.difference(ref, dev)
-        shown = analysis.difference(analysis.for_display(ref), analysis.for_display(dev))
+        shown = analysis.difference(display.for_display(ref), display.for_display(dev))
         title = plots.field_title(ref)
         fig = plots.comparison_panels(shown.ref, shown.dev, shown.absolute, shown.percent, ref_label=ref_label,
                                       dev_label=dev_label, title=title, units=shown.units)
