@@ -16,6 +16,8 @@ urlpatterns = [
     path("simulations/", include("simulations.urls")),
     path("profile/", include("accounts.urls")),
     path("costs/", include("costs.urls")),
+    path("", include("results.urls")),  # simulations/<id>/results/... and results/compare/
     path("api/v1/", include("accounts.api_urls")),
     path("api/v1/", include("costs.api_urls")),
+    path("api/v1/", include("results.api_urls")),
 ]

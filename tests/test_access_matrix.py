@@ -14,7 +14,7 @@ from simulations import services
 pytestmark = pytest.mark.django_db
 
 # Simulation pages, by what they need: seeing the simulation, or managing it.
-READS = {"simulations:detail", "simulations:status", "simulations:log", "simulations:file"}
+READS = {"simulations:detail", "simulations:status", "simulations:log", "simulations:file", "results:index"}
 MANAGE = {"simulations:submit", "simulations:cancel", "simulations:retry"}
 VISIBLE_ACTIONS = {"simulations:clone"}
 # Pages of one's own (no other user's object in the URL): sign-in required, then 200.
@@ -27,6 +27,17 @@ OWN_OBJECT_ACTIONS = {"accounts:token_revoke"}
 API = {"api-me", "api-estimates", "api-costs", "api-budgets"}
 # API endpoints that take a POSTed JSON body: the world's simulation's configuration.
 API_POSTED = {"api-estimates"}
+# Results views, exports and comparisons of the world's simulation, asked without the parameters they
+# need (its one output is not indexed): whoever may see it gets past the access check to a 400 that
+# says what is missing; whoever may not, a 404 before any parameter is looked at.
+RESULT_REQUESTS = {"results:map", "results:zonal", "results:profile", "results:timeseries", "results:export_csv",
+                   "results:export_nc", "results:compare"}
+# The same in the API (401 rather than a sign-in page), and the list of indexed files (200).
+API_RESULT_READS = {"api-results-files"}
+API_RESULT_REQUESTS = {"api-results-map", "api-results-zonal", "api-results-profile", "api-results-timeseries",
+                       "api-results-export-csv", "api-results-export-nc", "api-results-compare"}
+# Comparisons name their simulations in the query: the world's, as Ref and Dev.
+COMPARISONS = {"results:compare", "api-results-compare"}
 PUBLIC = {"healthz"}
 REDIRECTS = {"home"}  # to the list, which then asks for sign-in
 
@@ -85,7 +96,9 @@ def _url(name, sim, token):
         return reverse(name, args=[token.pk])
     if name == "simulations:file":
         return reverse(name, args=[sim.id, "GEOSChem.SpeciesConc.20190101_0000z.nc4"])
-    if name in READS | MANAGE | VISIBLE_ACTIONS:
+    if name in COMPARISONS:
+        return reverse(name) + f"?ref={sim.id}&dev={sim.id}"
+    if name in READS | MANAGE | VISIBLE_ACTIONS | RESULT_REQUESTS | API_RESULT_READS | API_RESULT_REQUESTS:
         return reverse(name, args=[sim.id])
     return reverse(name)
 
@@ -93,10 +106,15 @@ def _url(name, sim, token):
 def _expect(name, role):
     """The status codes `role` may get from `name`."""
     signed_in = role != "anonymous"
+    sees = role in ("member", "group_admin", "owner", "operator")
     if name in PUBLIC:
         return {200}
     if name in REDIRECTS:
         return {302}
+    if name in API_RESULT_READS | API_RESULT_REQUESTS:
+        if not signed_in:
+            return {401}
+        return ({200} if name in API_RESULT_READS else {400}) if sees else {404}
     if name in API:
         return {200} if signed_in else {401}
     if not signed_in:
@@ -105,10 +123,11 @@ def _expect(name, role):
         return {200}
     if name in OWN_OBJECT_ACTIONS:
         return {302} if role == "owner" else {404}
-    sees = role in ("member", "group_admin", "owner", "operator")
     manages = role in ("group_admin", "owner", "operator")
     if name in READS:
         return {200} if sees else {404}
+    if name in RESULT_REQUESTS:
+        return {400} if sees else {404}
     if name in VISIBLE_ACTIONS:
         return {302} if sees else {404}
     if name in MANAGE:
@@ -116,7 +135,8 @@ def _expect(name, role):
     raise AssertionError(f"no access expectation for {name}")
 
 
-KNOWN = READS | MANAGE | VISIBLE_ACTIONS | OWN_PAGES | PUBLIC | REDIRECTS | OWN_ACTIONS | OWN_OBJECT_ACTIONS | API
+KNOWN = (READS | MANAGE | VISIBLE_ACTIONS | OWN_PAGES | PUBLIC | REDIRECTS | OWN_ACTIONS | OWN_OBJECT_ACTIONS | API
+         | RESULT_REQUESTS | API_RESULT_READS | API_RESULT_REQUESTS)
 POSTED = MANAGE | VISIBLE_ACTIONS | OWN_ACTIONS | OWN_OBJECT_ACTIONS
 ROLES = ["anonymous", "outsider", "member", "group_admin", "owner", "operator"]
 
