@@ -9,7 +9,7 @@ GET /api/v1/results/compare?ref=&dev=&collection=&variable=&time=&level=: Ref ag
 GET .../results/export.csv?of=slice|series&... and .../results/export.nc?file=&variable=&time=&box=:
     the downloads.
 
-The parameters are the pages'; results/views.py parses them and answers (one code path). Errors are
+The parameters are the pages'; results/answers.py parses them and answers (one code path). Errors are
 `{"errors": [{"field", "message"}]}`: 400 for a parameter or what the data cannot answer, 404 for a
 simulation the caller cannot see or a file that is not an indexed, readable output of it.
 """
@@ -21,13 +21,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from costs.api import ErrorsSerializer
-from results import selectors, views
+from results import answers, selectors, views
 from simulations.config import FieldError
 from simulations.models import Simulation
 
 
 def problem_response(exc: Exception) -> Response:
-    status, field, message = views.problem(exc)
+    status, field, message = answers.problem(exc)
     return Response(ErrorsSerializer({"errors": [FieldError(field, message)]}).data, status=status)
 
 
@@ -38,7 +38,7 @@ class _SimulationApi(APIView):
         return get_object_or_404(Simulation.objects.visible_to(self.request.user), pk=pk)
 
     def handle_exception(self, exc):
-        if isinstance(exc, views.ANSWERABLE):
+        if isinstance(exc, answers.ANSWERABLE):
             return problem_response(exc)
         response = super().handle_exception(exc)
         if response.status_code == 404 and isinstance(response.data, dict) and "detail" in response.data:
@@ -136,7 +136,7 @@ class MapApi(_SimulationApi):
         max = serializers.FloatField(source="figure.data.max", allow_null=True)
 
     def get(self, request, pk):
-        answer = views.field_answer(self.simulation(pk), "map", request.query_params)
+        answer = answers.field_answer(self.simulation(pk), "map", request.query_params)
         return Response(self.OutputSerializer(answer).data)
 
 
@@ -150,7 +150,7 @@ class ZonalApi(_SimulationApi):
         values = serializers.ListField(source="figure.data.values", child=_floats())
 
     def get(self, request, pk):
-        answer = views.field_answer(self.simulation(pk), "zonal", request.query_params)
+        answer = answers.field_answer(self.simulation(pk), "zonal", request.query_params)
         return Response(self.OutputSerializer(answer).data)
 
 
@@ -163,7 +163,7 @@ class ProfileApi(_SimulationApi):
         values = _floats(source="figure.data.values")
 
     def get(self, request, pk):
-        answer = views.field_answer(self.simulation(pk), "profile", request.query_params)
+        answer = answers.field_answer(self.simulation(pk), "profile", request.query_params)
         return Response(self.OutputSerializer(answer).data)
 
 
@@ -189,7 +189,7 @@ class TimeSeriesApi(_SimulationApi):
             return len(answer.request.files)
 
     def get(self, request, pk):
-        answer = views.series_answer(self.simulation(pk), request.query_params)
+        answer = answers.series_answer(self.simulation(pk), request.query_params)
         return Response(self.OutputSerializer(answer).data)
 
 
@@ -227,12 +227,12 @@ class CompareApi(APIView):
         demo = serializers.BooleanField(source="figure.data.demo")
 
     def handle_exception(self, exc):
-        if isinstance(exc, views.ANSWERABLE):
+        if isinstance(exc, answers.ANSWERABLE):
             return problem_response(exc)
         return super().handle_exception(exc)
 
     def get(self, request):
-        answer = views.comparison_answer(request.user, request.query_params)
+        answer = answers.comparison_answer(request.user, request.query_params)
         data = {"ref": {"sim": answer.ref, "step": answer.ref_step},
                 "dev": {"sim": answer.dev, "step": answer.dev_step}, "collection": answer.collection,
                 "figure": answer.figure, "time": answer.time, "level": answer.level, "note": answer.note}
@@ -243,7 +243,7 @@ class ExportCsvApi(_SimulationApi):
     """200 text/csv: `of=slice` (file, variable, time, level) or `of=series` (the time series' parameters)."""
 
     def get(self, request, pk):
-        name, text = views.csv_answer(self.simulation(pk), request.query_params)
+        name, text = answers.csv_answer(self.simulation(pk), request.query_params)
         return views.csv_response(name, text)
 
 
