@@ -1,8 +1,10 @@
 """What the results views show: read only the slice asked for, reduce it to screen size, plot it.
 
 Every function takes local file paths (results.files.local_path) and plain options and returns a
-`Figure`: the Bokeh document as `json_item` (the page embeds it; BokehJS comes from static files)
-and `data`, the numbers beside it in plain JSON types (what the API returns). Built figures are
+`Figure`: the Bokeh document as the JSON text of its `json_item` (the page embeds it; BokehJS
+comes from static files) and `data`, the numbers beside it in plain JSON types (what the API
+returns). A map's JSON is its grid's template filled with its values (results/mapplots.py
+`map_json`): no Bokeh document is built for it once its grid has been drawn. Built figures are
 cached (Django's cache) under the file's path, size and modification time and the options, so a
 second look costs a cache read; `use_cache=False` builds afresh (the benchmark's cold path).
 Errors are readers.ReaderError / analysis.AnalysisError with a message for a person.
@@ -10,6 +12,7 @@ Errors are readers.ReaderError / analysis.AnalysisError with a message for a per
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -25,18 +28,22 @@ from results import analysis, display, plots, readers
 from results.analysis import Region
 
 CACHE_SECONDS = 24 * 3600
-CACHE_VERSION = 1  # bump when a figure's make-up changes
+CACHE_VERSION = 2  # bump when a figure's make-up changes (2: `item` is JSON text)
 
 
 @dataclass
 class Figure:
-    item: dict
+    item: str  # the JSON text of the Bokeh document's json_item
     data: dict
 
     @property
     def payload_bytes(self) -> int:
-        """What the browser receives for the figure (the JSON of its Bokeh document)."""
-        return len(json.dumps(self.item))
+        """What the browser receives for the figure (the JSON of its Bokeh document; ASCII)."""
+        return len(self.item)
+
+
+def _json_item(fig) -> str:
+    return json.dumps(json_item(fig))
 
 
 def _stamp(path) -> str:
@@ -65,30 +72,45 @@ def _when(time: datetime | None) -> str | None:
     return time.isoformat() if time else None
 
 
-def _field_data(field: readers.Field, shown: readers.Field, reduced: readers.Field) -> dict:
-    values = shown.values
+def _in_units(field: readers.Field, factor: float, units: str) -> readers.Field:
+    return dataclasses.replace(field, values=field.values * factor,
+                               variable=dataclasses.replace(field.variable, units=units))
+
+
+def _map_data(field: readers.Field, shown: readers.Field, factor: float) -> dict:
+    """The map's numbers in display units (`factor` times the file's): the mean from the reduced
+    field `shown` (its block means keep the area-weighted mean when no value is missing; else from
+    the full field), the minimum and maximum from the full one."""
+    values = field.values
+    complete = bool(np.isfinite(values).all())
+    if complete:
+        mean = analysis.area_mean(shown.values, shown.geometry.area)
+        low, high = values.min() * factor, values.max() * factor
+    else:
+        mean = analysis.area_mean(values, field.geometry.area) * factor
+        some = np.isfinite(values).any()
+        low, high = (np.nanmin(values) * factor, np.nanmax(values) * factor) if some else (None, None)
     return {
         "variable": field.variable.name, "species": field.variable.species, "long_name": field.variable.long_name,
         "units": shown.units, "file_units": field.units, "time": _when(field.time), "level": field.level,
         "pressure_hpa": _finite(field.pressure_hpa), "grid": field.geometry.grid.as_dict(),
-        "displayed_grid": reduced.geometry.grid.label, "displayed_shape": list(reduced.values.shape),
-        "mean": _finite(analysis.area_mean(values, shown.geometry.area)),
-        "min": _finite(np.nanmin(values)) if np.isfinite(values).any() else None,
-        "max": _finite(np.nanmax(values)) if np.isfinite(values).any() else None,
-        "demo": field.demo, "source": field.source,
+        "displayed_grid": shown.geometry.grid.label, "displayed_shape": list(shown.values.shape),
+        "mean": _finite(mean), "min": _finite(low), "max": _finite(high), "demo": field.demo, "source": field.source,
     }
 
 
 # --- One file -----------------------------------------------------------------------------------
 
 def map_figure(path, variable: str, *, time: int = 0, level: int | None = 1, use_cache: bool = True) -> Figure:
-    """A map of `variable` at a time step and level (from the surface), on the file's own grid."""
+    """A map of `variable` at a time step and level (from the surface), on the file's own grid:
+    reduced to screen size in the file's units, then converted to display units (chosen from the
+    full field, as analysis.horizontal_slice does) and filled into its grid's template."""
     def build() -> Figure:
         with readers.Reader(path) as reader:
             field = reader.field(variable, time=time, level=level)
-        shown = analysis.horizontal_slice(field)
-        reduced = display.for_display(shown)
-        return Figure(json_item(plots.map_figure(reduced)), _field_data(field, shown, reduced))
+        factor, units = analysis.display_units(field.units, field.values)
+        shown = _in_units(display.for_display(field), factor, units)
+        return Figure(plots.map_json(shown), _map_data(field, shown, factor))
 
     return _cached("map", [path], {"variable": variable, "time": time, "level": level}, build, use_cache)
 
@@ -109,7 +131,7 @@ def zonal_figure(path, variable: str, *, time: int = 0, use_cache: bool = True) 
         data = {"variable": var.name, "units": zonal.units, "time": _when(when), "where": zonal.where,
                 "lat": zonal.lat.tolist(), "pressure_hpa": zonal.pressure.tolist(),
                 "values": _plain(zonal.values), "demo": info.demo, "source": info.name}
-        return Figure(json_item(fig), data)
+        return Figure(_json_item(fig), data)
 
     return _cached("zonal", [path], {"variable": variable, "time": time}, build, use_cache)
 
@@ -128,7 +150,7 @@ def profile_figure(path, variable: str, *, time: int = 0, region: Region, use_ca
                                  title=f"{var.species or var.name}, vertical profile", demo=info.demo)
         data = {"variable": var.name, "units": result.units, "time": _when(when), "where": result.where,
                 "pressure_hpa": result.pressure.tolist(), "values": _plain(result.values), "demo": info.demo}
-        return Figure(json_item(fig), data)
+        return Figure(_json_item(fig), data)
 
     return _cached("profile", [path], {"variable": variable, "time": time, "region": repr(region)}, build, use_cache)
 
@@ -166,7 +188,7 @@ def series_figure_of(times: Sequence[datetime], values, file_units: str, *, vari
                                  demo=demo)
     data = {"variable": variable, "units": units, "file_units": file_units, "where": where, "level": level,
             "weighting": weighting, "times": [t.isoformat() for t in times], "values": _plain(shown), "demo": demo}
-    return Figure(json_item(fig), data)
+    return Figure(_json_item(fig), data)
 
 
 def series_figure(paths: Sequence, variable: str, *, level: int | None = 1, region: Region,
@@ -201,7 +223,7 @@ def comparison_figure(ref_path, dev_path, variable: str, *, time: int = 0, level
                                "normalized_mean_bias": _finite(stats.normalized_mean_bias),
                                "rmse": _finite(stats.rmse), "correlation": _finite(stats.correlation), "n": stats.n},
                 "demo": ref.demo or dev.demo}
-        return Figure(json_item(fig), data)
+        return Figure(_json_item(fig), data)
 
     options = {"variable": variable, "time": time, "level": level, "labels": [ref_label, dev_label]}
     return _cached("compare", [ref_path, dev_path], options, build, use_cache)

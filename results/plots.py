@@ -1,6 +1,8 @@
 """Maps and plots of GEOS-Chem output (pure: no Django, no ORM): plain arrays and readers.Field in,
 Bokeh models out, for the pages to embed with bokeh.embed.components or json_item (BokehJS comes
-from the project's static files, templates/bokeh_resources.html; only bokeh.min.js is needed).
+from the project's static files, templates/bokeh_resources.html; only bokeh.min.js is needed);
+a map can also come as json_item's JSON text straight from its grid's template (map_json, in
+results/mapplots.py).
 
 How things are drawn, and why:
 - Lat-lon maps are `image` glyphs placed by the box edges, one image per run of equally spaced
@@ -38,7 +40,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, PrintfTickFormatter, Ran
 from bokeh.plotting import figure
 
 from results.mapplots import (CellPolygons, cube_layers, cube_panel, cube_polygons, cubed_sphere_map, field_title,
-                              latlon_box, latlon_map, latlon_panel, map_figure)
+                              latlon_box, latlon_map, latlon_panel, map_figure, map_json)
 from results.plotting import (DEMO_SUBTITLE, DIFFERENCE_PALETTE, NAN_COLOUR, NUMBER_FORMAT, PANEL_WIDTH,
                               RESTRICTED_PERCENTILES, SERIES_COLOURS, TOOLS, VALUE_PALETTE, coast_source, colour_bar,
                               colour_mapper, data_range, float32, hover, label, one_two_five, symmetric_range)
@@ -46,7 +48,7 @@ from results.plotting import (DEMO_SUBTITLE, DIFFERENCE_PALETTE, NAN_COLOUR, NUM
 # The map functions and the palettes are public here too: pages and tests import this module.
 __all__ = ["CellPolygons", "DEMO_SUBTITLE", "DIFFERENCE_PALETTE", "NAN_COLOUR", "VALUE_PALETTE", "comparison_panels",
            "cube_polygons", "cubed_sphere_map", "data_range", "field_title", "latlon_map", "map_figure",
-           "profile_plot", "symmetric_range", "time_series_plot", "zonal_mean_plot"]
+           "map_json", "profile_plot", "symmetric_range", "time_series_plot", "zonal_mean_plot"]
 
 
 # --- vertical and time plots --------------------------------------------------------------------

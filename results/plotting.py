@@ -1,13 +1,18 @@
 """The pieces every results figure shares (pure: no Django): palettes, colour ranges, titles with
-the demo label, colour bars, hover, map frames and coastlines. results/plots.py says how things are
+the demo label, colour bars, hover, map frames, coastlines, and document templates (a figure
+serialised once, its value-dependent parts filled in as text). results/plots.py says how things are
 drawn and why."""
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+from bokeh.core.serialization import Serializer
 from bokeh.models import (BoxZoomTool, ColorBar, ColumnDataSource, HoverTool, LinearColorMapper, PrintfTickFormatter,
                           Range1d, Title)
 from bokeh.palettes import RdBu11, Viridis256
@@ -96,31 +101,41 @@ def _tooltip_units(units: str) -> str:
     return units.replace("@", "").replace("$", "")  # Bokeh's tooltip fields start with @ and $
 
 
-def label(fig, title: str, demo: bool, heading: str = "") -> None:
+def label(fig, title: str, demo: bool, heading: str = "") -> Title:
     """The title, and under it the demo subtitle; `heading` (a comparison's subject) above both.
-    Titles added "above" stack outward from the plot, the figure's own title outermost."""
+    Titles added "above" stack outward from the plot, the figure's own title outermost. Returns
+    the Title model that carries `title`."""
     if demo:
         fig.add_layout(Title(text=DEMO_SUBTITLE, text_font_style="italic", text_color=DEMO_COLOUR,
                              text_font_size="11px"), "above")
     if heading:
-        fig.add_layout(Title(text=title, text_font_size="13px"), "above")
+        carrier = Title(text=title, text_font_size="13px")
+        fig.add_layout(carrier, "above")
         fig.title.text = heading
         fig.title.text_font_style = "normal"
-    else:
-        fig.title.text = title
+        return carrier
+    fig.title.text = title
+    return fig.title
+
+
+def bar_title(units: str) -> str:
+    return units or "(no units)"
 
 
 def colour_bar(fig, mapper: LinearColorMapper, units: str) -> ColorBar:
-    bar = ColorBar(color_mapper=mapper, title=units or "(no units)", width=14, padding=6,
+    bar = ColorBar(color_mapper=mapper, title=bar_title(units), width=14, padding=6,
                    formatter=PrintfTickFormatter(format=NUMBER_FORMAT), title_text_font_style="normal",
                    title_text_font_size="11px")
     fig.add_layout(bar, "right")
     return bar
 
 
+def tooltips(field: str, units: str, position: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [*position, ("value", f"{field}{{%.4g}} {_tooltip_units(units)}".rstrip())]
+
+
 def hover(fig, renderers, field: str, units: str, position: Sequence[tuple[str, str]]) -> HoverTool:
-    tool = HoverTool(renderers=list(renderers), formatters={field: "printf"},
-                     tooltips=[*position, ("value", f"{field}{{%.4g}} {_tooltip_units(units)}".rstrip())])
+    tool = HoverTool(renderers=list(renderers), formatters={field: "printf"}, tooltips=tooltips(field, units, position))
     fig.add_tools(tool)
     return tool
 
@@ -154,3 +169,74 @@ def one_two_five(low: float, high: float) -> list[float]:
     """Ticks at 1, 2 and 5 of each decade between low and high (Bokeh's log ticker crowds short ranges)."""
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
     return [m * 10.0 ** k for k in range(first, last + 1) for m in (1, 2, 5) if low <= m * 10.0 ** k <= high]
+
+
+# --- document templates -----------------------------------------------------------------------------
+# A figure whose frame serves many values (a map on one grid) is serialised once with unique tokens
+# where the values go; a figure is then the template's text joined with the values' JSON: no Bokeh
+# document is built, copied or parsed again.
+
+_SLOT = "@@gcr-slot:{}@@"
+_SLOTS = re.compile(r'"@@gcr-slot:(\w+)@@"')
+
+
+def slot(name: str) -> str:
+    """The token (a string) that marks the slot `name` in a document before it is serialised."""
+    return _SLOT.format(name)
+
+
+def defined_models(item: dict) -> dict[str, dict]:
+    """Every model defined in a json_item ({"type": "object", "name", "id", "attributes"}), by id:
+    the dicts themselves, so that changing one changes the item."""
+    found, stack = {}, [item]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "id" in node:
+                found[node["id"]] = node
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return found
+
+
+@dataclass(frozen=True)
+class DocumentTemplate:
+    """The JSON text of a json_item cut at its slots: parts[0], slot names[0], parts[1], ..."""
+
+    parts: tuple[str, ...]
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, item: dict, names: Collection[str]) -> DocumentTemplate:
+        """The template of `item`, in which the string slot(name) stands in for each of `names`
+        exactly once (a JSON value of its own: a whole attribute, column or list entry)."""
+        pieces = _SLOTS.split(json.dumps(item))
+        found = pieces[1::2]
+        if sorted(found) != sorted(names):
+            raise ValueError(f"the document's slots are {sorted(found)}, not {sorted(names)}")
+        return cls(tuple(pieces[0::2]), tuple(found))
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        """The document's JSON text with each slot replaced by `values[name]` (JSON text)."""
+        out = [self.parts[0]]
+        for name, part in zip(self.names, self.parts[1:]):
+            out += (values[name], part)
+        return "".join(out)
+
+
+def value_json(value) -> str:
+    """A number, string or list as json_item writes it (NaN and infinities as Bokeh's number reps)."""
+    return json.dumps(Serializer(deferred=False).encode(value))
+
+
+def ndarray_json(array: np.ndarray) -> str:
+    """An array as json_item writes it, so that BokehJS decodes it the same way: Bokeh's own
+    encoding ({"type": "ndarray", "array": {"type": "bytes", "data": the bytes gzipped and in
+    base64}, "shape", "dtype", "order"}), with the long base64 text put in without a JSON pass."""
+    rep = Serializer(deferred=False).encode(array)
+    if not (isinstance(rep, dict) and isinstance(rep.get("array"), dict)):  # not a binary dtype
+        return json.dumps(rep)
+    data = rep["array"]["data"]
+    rep["array"]["data"] = ""
+    return json.dumps(rep).replace('"data": ""', f'"data": "{data}"', 1)

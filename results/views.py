@@ -20,8 +20,9 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
-from results import selectors, vertical
+from results import figures, selectors, vertical
 from results.answers import (ANSWERABLE, DEMO_LABEL, FieldAnswer, RequestInvalid, SeriesAnswer, comparison_choice,
                              comparison_figure, compare_choices, csv_answer, field_answer, netcdf_export, problem,
                              region_codes, series_answer, species_first, variable_label, visible_simulation, when,
@@ -63,6 +64,20 @@ def _pressure(levels: int | None, level: int | None) -> str:
         return f"≈ {vertical.mid_pressures(levels)[level - 1]:.0f} hPa"
     except (ValueError, IndexError):
         return ""
+
+
+# What JSON may hold that HTML would read inside <script>: "</script>" ends it, "<!--" changes how it
+# is parsed. JSON has these characters only inside strings, where \u escapes mean the same.
+_SCRIPT_ESCAPES = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"))
+
+
+def _figure(figure: figures.Figure) -> dict:
+    """A figure for results/_figure.html: `figure_json` is its JSON text made safe to embed in a
+    <script type="application/json"> (as Django's json_script escapes it), marked safe."""
+    text = figure.item
+    for char, escape in _SCRIPT_ESCAPES:
+        text = text.replace(char, escape)
+    return {"figure": figure, "figure_json": mark_safe(text)}
 
 
 def _problem_page(request, template: str, context: dict, exc: Exception):
@@ -233,7 +248,7 @@ def _field_page(request, pk, kind: str):
     except ANSWERABLE as exc:
         return _problem_page(request, "results/view.html", context, exc)
     context.update(_field_context(sim, answer))
-    context.update({"figure": answer.figure, "demo": answer.figure.data.get("demo") or answer.row.demo,
+    context.update({**_figure(answer.figure), "demo": answer.figure.data.get("demo") or answer.row.demo,
                     "heading": f"{variable_label(answer.variable)}, {VIEW_TITLES[kind].lower()}"})
     return render(request, "results/view.html", context)
 
@@ -290,7 +305,7 @@ def _series_context(sim: Simulation, answer: SeriesAnswer) -> dict:
     facts += _fact_rows(data, _values(data["values"]), grid=req.files[0].grid_label)
     base = {"file": req.files[0].path, "variable": variable_label(var), "time": 0, "level": req.level}
     return {
-        "figure": answer.figure, "demo": data.get("demo"), "source": answer.source,
+        **_figure(answer.figure), "demo": data.get("demo"), "source": answer.source,
         "source_text": _series_source(answer), "heading": f"{variable_label(var)}, time series", "nav": nav,
         "facts": facts, "variable": var, "exports": [("CSV of this time series", _url("export_csv", sim, of="series", **params))],
         "table": [(when(t), _num(v)) for t, v in zip(times, data["values"])],
@@ -346,7 +361,7 @@ def compare_page(request):
         return _problem_page(request, "results/compare.html", context, exc)
     stats = figure.data["statistics"]
     context.update({
-        "figure": figure, "units": figure.data.get("units"), "grid": choice.ref_step.file.grid_label,
+        **_figure(figure), "units": figure.data.get("units"), "grid": choice.ref_step.file.grid_label,
         "statistics": [(label, str(stats[key]) if key == "n" else _num(stats[key])) for key, label in STATISTICS],
     })
     return render(request, "results/compare.html", context)

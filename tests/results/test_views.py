@@ -17,7 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from results import indexing, readers
+from results import figures, indexing, readers, views
 from simulations import services
 from simulations.models import Simulation
 from tests.results.test_indexing import _sim_with_outputs
@@ -226,6 +226,13 @@ def test_the_detail_page_links_to_the_results_once_files_are_indexed(signed_in, 
 
 
 # --- The views ------------------------------------------------------------------------------------------
+
+def test_a_figure_is_embedded_so_that_nothing_in_its_text_can_end_or_change_the_script():
+    item = json.dumps({"title": "O3 </script><script>alert(1)</script> <!-- a & b > c", "n": [1, 2]})
+    embedded = views._figure(figures.Figure(item, {}))["figure_json"]
+    assert not set("<>&") & set(embedded)
+    assert json.loads(embedded) == json.loads(item)
+
 
 def test_a_map_shows_its_figure_numbers_neighbours_and_exports(signed_in, classic):
     response = signed_in.get(url("map", classic, file=DAY1, variable="Rn222", time=0, level=1))
