@@ -438,22 +438,31 @@ def comparison_choice(user, params) -> Comparison:
     return Comparison(ref, dev, collection, common, var, variables, time, level, ref_steps, ref_step, dev_step, note)
 
 
-SHORT_LABEL = 12
+LABEL_CHARACTERS = 40  # of a name in a panel's title: "Ref: <name>" fits a 420-pixel panel
+
+
+def _cut(text: str, limit: int = LABEL_CHARACTERS) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def panel_label(name: str, other: str, short_id: str) -> str:
+    """A simulation's name for its comparison panel, cut to LABEL_CHARACTERS with an ellipsis; with
+    its short id when it would read the same as the other one's (two runs of one name)."""
+    if _cut(name) != _cut(other):
+        return _cut(name)
+    return f"{_cut(name, LABEL_CHARACTERS - len(short_id) - 3)} ({short_id})"
 
 
 def comparison_figure(choice: Comparison) -> figures.Figure:
-    """The six panels and the statistics of a choice; an AnalysisError for two grids or two units."""
+    """The six panels and the statistics of a choice; an AnalysisError for two grids or two units.
+    The Ref and Dev panels carry the simulations' names (the difference panels say "Dev - Ref")."""
     ref, dev, ref_step, dev_step = choice.ref, choice.dev, choice.ref_step, choice.dev_step
     # One `time` reads both files: the common stamp, or index 0 (the first step of each).
     same = bool(ref_step.time) and ref_step.time == dev_step.time
-    # The panels' titles repeat the labels up to three times ("(Dev - Ref) / Ref, restricted ..."), so
-    # only short, distinct names are used as labels; the page names both simulations beside them.
-    ref_label, dev_label = ref.name, dev.name
-    if ref_label == dev_label or max(len(ref_label), len(dev_label)) > SHORT_LABEL:
-        ref_label, dev_label = "Ref", "Dev"
     return figures.comparison_figure(selectors.file_path(ref, ref_step.file), selectors.file_path(dev, dev_step.file),
                                      choice.variable["name"], time=datetime.fromisoformat(ref_step.time) if same else 0,
-                                     level=choice.level, ref_label=ref_label, dev_label=dev_label)
+                                     level=choice.level, ref_label=panel_label(ref.name, dev.name, ref.short_id),
+                                     dev_label=panel_label(dev.name, ref.name, dev.short_id))
 
 
 def comparison_answer(user, params) -> Comparison:

@@ -203,9 +203,10 @@ def series_figure(paths: Sequence, variable: str, *, level: int | None = 1, regi
 
 
 def comparison_figure(ref_path, dev_path, variable: str, *, time: int = 0, level: int | None = 1,
-                      ref_label: str = "Ref", dev_label: str = "Dev", use_cache: bool = True) -> Figure:
+                      ref_label: str = "", dev_label: str = "", use_cache: bool = True) -> Figure:
     """GCPy's six panels for one variable at one time and level of two files on the same grid; the
-    statistics are of the full-resolution fields, the panels of the fields reduced to screen size."""
+    statistics are of the full-resolution fields, the panels of the fields reduced to screen size.
+    `ref_label`, `dev_label` (e.g. the simulations' names) title the Ref and Dev panels."""
     def build() -> Figure:
         with readers.Reader(ref_path) as ref_reader, readers.Reader(dev_path) as dev_reader:
             ref = ref_reader.field(variable, time=time, level=level)

@@ -237,7 +237,7 @@ def _values_of(item) -> np.ndarray:
     return np.asarray(getattr(item, "values", item), dtype=float)
 
 
-def comparison_panels(ref, dev, absolute, percent, *, ref_label: str = "Ref", dev_label: str = "Dev",
+def comparison_panels(ref, dev, absolute, percent, *, ref_label: str = "", dev_label: str = "",
                       title: str = "", units: str | None = None, palette: Sequence[str] = VALUE_PALETTE,
                       value_range: tuple[float, float] | None = None,
                       restricted_percentiles: tuple[float, float] = RESTRICTED_PERCENTILES,
@@ -253,7 +253,11 @@ def comparison_panels(ref, dev, absolute, percent, *, ref_label: str = "Ref", de
     Maps: `ref` and `dev` are readers.Fields (lat-lon, nested or cubed sphere; each drawn on its own
     grid) and `absolute`, `percent` arrays on Ref's grid (or Dev's, when only Dev's shape fits).
     Zonal means: `ref`, `dev`, `absolute`, `percent` are (levels, latitudes) arrays (or objects with
-    such `values`) and `lat_edges`, `pressure_hpa` are required. `demo` defaults to either Field's."""
+    such `values`) and `lat_edges`, `pressure_hpa` are required. `demo` defaults to either Field's.
+
+    Titles: "Ref: <ref_label>" and "Dev: <dev_label>" (just "Ref", "Dev" without labels) on the
+    top two panels, "Dev - Ref" and "(Dev - Ref) / Ref" on the four differences, so a name is said
+    once and the difference titles stay short whatever the names."""
     ref_v, dev_v, abs_v, pct_v = (_values_of(x) for x in (ref, dev, absolute, percent))
     if units is None:
         units = getattr(ref, "units", "") or ""
@@ -262,14 +266,13 @@ def comparison_panels(ref, dev, absolute, percent, *, ref_label: str = "Ref", de
     span = value_range if value_range is not None else data_range(ref_v, dev_v)
     lows = "th to ".join(f"{p:g}" for p in restricted_percentiles) + "th percentile"
     panels = [
-        (f"Ref: {ref_label}", ref_v, palette, span, units),
-        (f"Dev: {dev_label}", dev_v, palette, span, units),
-        (f"{dev_label} - {ref_label}, dynamic range", abs_v, DIFFERENCE_PALETTE, symmetric_range(abs_v), units),
-        (f"{dev_label} - {ref_label}, restricted ({lows})", abs_v, DIFFERENCE_PALETTE,
+        (f"Ref: {ref_label}" if ref_label else "Ref", ref_v, palette, span, units),
+        (f"Dev: {dev_label}" if dev_label else "Dev", dev_v, palette, span, units),
+        ("Dev - Ref, dynamic range", abs_v, DIFFERENCE_PALETTE, symmetric_range(abs_v), units),
+        (f"Dev - Ref, restricted ({lows})", abs_v, DIFFERENCE_PALETTE,
          symmetric_range(abs_v, restricted_percentiles), units),
-        (f"({dev_label} - {ref_label}) / {ref_label}, dynamic range", pct_v, DIFFERENCE_PALETTE,
-         symmetric_range(pct_v), "%"),
-        (f"({dev_label} - {ref_label}) / {ref_label}, restricted ({lows})", pct_v, DIFFERENCE_PALETTE,
+        ("(Dev - Ref) / Ref, dynamic range", pct_v, DIFFERENCE_PALETTE, symmetric_range(pct_v), "%"),
+        (f"(Dev - Ref) / Ref, restricted ({lows})", pct_v, DIFFERENCE_PALETTE,
          symmetric_range(pct_v, restricted_percentiles), "%"),
     ]
     if hasattr(ref, "geometry") and hasattr(dev, "geometry"):

@@ -17,7 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from results import figures, indexing, readers, views
+from results import figures, indexing, plotting, readers, views
 from simulations import services
 from simulations.models import Simulation
 from tests.results.test_indexing import _sim_with_outputs
@@ -370,11 +370,34 @@ def test_two_simulations_compare_in_six_panels_with_statistics(signed_in, alice,
     assert response.status_code == 200
     page = text(response)
     item = embedded_item(page)
-    assert json.dumps(item).count('"GridPlot"') == 1 and "Ref run" in json.dumps(item)
+    assert json.dumps(item).count('"GridPlot"') == 1
+    titles = panel_titles(item)
+    assert {"Ref: Ref run", "Dev: Dev run", "Dev - Ref, dynamic range", "(Dev - Ref) / Ref, dynamic range"} <= titles
+    assert sum("run" in t for t in titles) == 2  # the names once each, on the top two panels
     assert "<th scope=\"row\">Cells compared</th><td class=\"num\">3312</td>" in page
     assert "<th scope=\"row\">Mean bias (Dev − Ref)</th><td class=\"num\">0</td>" in page
     assert f"<code>{DAY2}</code> · 2019-01-02 12:00" in page  # time step 1 of each: the same stamp
     assert "Ref run ·" in " ".join(options(page, "ref")) and "Dev run ·" in " ".join(options(page, "dev"))
+
+
+def panel_titles(item: dict) -> set[str]:
+    """The texts of every Title in a json_item (decoded, so escapes read as their characters)."""
+    return {m["attributes"]["text"] for m in plotting.defined_models(item).values()
+            if m["name"] == "Title" and "text" in m.get("attributes", {})}
+
+
+def test_long_names_are_cut_in_the_panels_and_twins_told_apart_by_id(signed_in, alice, two_days, tmp_path,
+                                                                     demo_classic):
+    name = "Full-chemistry benchmark, July 2019, with the new aerosol scheme"
+    ref = indexed_sim(alice, two_days, tmp_path, demo_classic, [DAY1], name=name)
+    dev = indexed_sim(alice, two_days, tmp_path, demo_classic, [DAY1], name=name)
+    page = text(signed_in.get(url("compare", ref=ref.id, dev=dev.id, variable="Rn222")))
+    titles = panel_titles(embedded_item(page))
+    ref_title = next(t for t in titles if t.startswith("Ref: "))
+    dev_title = next(t for t in titles if t.startswith("Dev: "))
+    assert ref_title.endswith(f"… ({ref.short_id})") and dev_title.endswith(f"… ({dev.short_id})")
+    assert len(ref_title) == len("Ref: ") + 40 and ref_title.startswith("Ref: Full-chemistry benchmark")
+    assert f"<a href=\"{reverse('results:index', args=[ref.id])}\">{name}</a>" in page  # whole on the page
 
 
 def test_the_comparison_picker_lists_only_visible_succeeded_simulations(signed_in, bob, two_days, tmp_path, classic):
