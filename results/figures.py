@@ -104,12 +104,13 @@ def _map_data(field: readers.Field, shown: readers.Field, factor: float) -> dict
 def map_figure(path, variable: str, *, time: int = 0, level: int | None = 1, use_cache: bool = True) -> Figure:
     """A map of `variable` at a time step and level (from the surface), on the file's own grid:
     reduced to screen size in the file's units, then converted to display units (chosen from the
-    full field, as analysis.horizontal_slice does) and filled into its grid's template."""
+    values shown) and filled into its grid's template."""
     def build() -> Figure:
         with readers.Reader(path) as reader:
             field = reader.field(variable, time=time, level=level)
-        factor, units = analysis.display_units(field.units, field.values)
-        shown = _in_units(display.for_display(field), factor, units)
+        reduced = display.for_display(field)
+        factor, units = analysis.display_units(field.units, reduced.values)  # the magnitude: the shown values'
+        shown = _in_units(reduced, factor, units)
         return Figure(plots.map_json(shown), _map_data(field, shown, factor))
 
     return _cached("map", [path], {"variable": variable, "time": time, "level": level}, build, use_cache)

@@ -25,7 +25,7 @@ from bokeh.models import ColumnDataSource, CustomJSExpr
 
 from results.plotting import (MAP_POSITION, MAP_WIDTH, MAX_IMAGES, POLE_TOLERANCE, SPLIT_CELLS, VALUE_PALETTE,
                               DocumentTemplate, bar_title, coast_source, colour_bar, colour_mapper, data_range,
-                              defined_models, draw_coasts, float32, hover, label, map_frame, ndarray_json, slot,
+                              defined_models, display_values, draw_coasts, float32, hover, label, map_frame, ndarray_json, slot,
                               tooltips, value_json)
 from results.readers import geometry_fingerprint
 
@@ -82,7 +82,7 @@ class LatlonLayout:
             values = values[::-1]
         if self.flip_columns:
             values = values[:, ::-1]
-        values = float32(values)
+        values = display_values(values)
         if self.runs is None:
             return [values.ravel()]
         if self.columns is not None:
@@ -297,11 +297,11 @@ class CubeLayout:
     box: tuple[float, float, float, float] = CUBE_BOX
 
     def value_columns(self, values) -> list[np.ndarray]:
-        """Each layer's float32 values, one per patch (the date-line copies included)."""
+        """Each layer's float32 values (as maps show them), one per patch (the date-line copies included)."""
         values = np.asarray(values)
         if values.shape != self.shape:
             raise ValueError(f"values of shape {values.shape} do not fit a C{self.shape[-1]} cube's corners")
-        flat = float32(values).ravel()
+        flat = display_values(values).ravel()
         return [flat[layer.cells] for layer in self.layers]
 
 

@@ -19,6 +19,7 @@ message a researcher can act on.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import OrderedDict
@@ -405,12 +406,25 @@ class Reader:
         return self.ds.variables[var.name]
 
     def _read(self, var: VariableInfo, index: tuple) -> np.ndarray:
+        """The slice as float64 with NaN for missing values. Unpacked data (GEOS-Chem's) is read
+        raw and its fill values replaced, which is several times faster than netCDF4's masked
+        arrays on a large slice; packed data (scale_factor/add_offset) goes through netCDF4's own
+        masking and scaling."""
+        nc = self._netcdf(var)
+        packed = "scale_factor" in nc.ncattrs() or "add_offset" in nc.ncattrs()
+        nc.set_auto_mask(packed)
         try:
-            data = self._netcdf(var)[index]
+            data = nc[index]
         except (OSError, RuntimeError, IndexError) as exc:
             raise ReaderError(f"{var.name} in {self.info.name} could not be read ({exc}): the file may be "
                               "truncated") from None
-        values = np.ma.filled(np.ma.masked_invalid(np.ma.asarray(data, dtype=np.float64)), np.nan)
+        if packed:
+            return self._unstack(np.ma.filled(np.ma.masked_invalid(np.ma.asarray(data, dtype=np.float64)), np.nan))
+        values = np.asarray(data, dtype=np.float64)
+        for attribute in ("_FillValue", "missing_value"):
+            if attribute in nc.ncattrs():
+                values[values == np.float64(np.asarray(nc.getncattr(attribute), dtype=nc.dtype))] = np.nan
+        values[~np.isfinite(values)] = np.nan
         return self._unstack(values)
 
     def _unstack(self, values: np.ndarray) -> np.ndarray:
@@ -468,6 +482,39 @@ class Reader:
 
     @cached_property
     def geometry(self) -> Geometry:
+        """Where the cells are. Files of one run share a grid, so geometries are kept per grid (a key
+        from the grid's description and a hash of a few coordinate rows, cheap to read): a map of
+        the next file reads no coordinates or areas again."""
+        key = self._geometry_key()
+        found = _GEOMETRIES.get(key)
+        if found is None:
+            found = self._read_geometry()
+            _GEOMETRIES[key] = found
+            while len(_GEOMETRIES) > _GEOMETRIES_KEEP:
+                _GEOMETRIES.popitem(last=False)
+        _GEOMETRIES.move_to_end(key)
+        return found
+
+    def _geometry_key(self) -> tuple:
+        grid, ds = self.info.grid, self.ds
+        digest = hashlib.blake2b(digest_size=16)
+        if grid.kind == "latlon":
+            names = ("lat", "lon", "lat_bnds", "lon_bnds")
+            for name in names:
+                if name in ds.variables:
+                    digest.update(np.asarray(ds.variables[name][:], dtype=np.float64).tobytes())
+            digest.update(b"AREA" if "AREA" in ds.variables else b"")
+        elif not grid.stacked_faces:
+            for name in ("corner_lons", "corner_lats", "lons", "lats"):
+                if name in ds.variables:
+                    var = ds.variables[name]
+                    # A row and a column of every face: different cubes of one size differ there.
+                    digest.update(np.asarray(var[:, 0, :], dtype=np.float64).tobytes())
+                    digest.update(np.asarray(var[:, :, 0], dtype=np.float64).tobytes())
+        return (grid.kind, grid.shape, grid.resolution, grid.lat_range, grid.lon_range, grid.stacked_faces,
+                tuple(sorted((grid.stretch or {}).items())), digest.hexdigest())
+
+    def _read_geometry(self) -> Geometry:
         grid, ds = self.info.grid, self.ds
         if grid.kind == "latlon":
             lat_e, lon_e = _latlon_edges(ds)
@@ -508,6 +555,8 @@ def geometry_fingerprint(geometry: Geometry) -> tuple:
             tuple(sorted((grid.stretch or {}).items())), sums)
 
 
+_GEOMETRIES: "OrderedDict[tuple, Geometry]" = OrderedDict()
+_GEOMETRIES_KEEP = 8
 _AREAS: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
 _AREAS_KEEP = 8
 
