@@ -195,7 +195,7 @@ def measure(path, variable: str, *, level: int | None = 1, time_step: int = 0, r
         for key, fn in runs.items():
             warm[key] = min(warm[key], _timed(fn))
     figure = produced["figure"]
-    payload = json.dumps(figure.item)
+    payload = figure.item if isinstance(figure.item, str) else json.dumps(figure.item)  # the JSON text sent
     size = Path(path).stat().st_size
     result = {
         "file": str(path), "variable": name, "level": level, "time": time_step, "model": target["model"],
