@@ -116,15 +116,20 @@ def map_figure(path, variable: str, *, time: int = 0, level: int | None = 1, use
     return _cached("map", [path], {"variable": variable, "time": time, "level": level}, build, use_cache)
 
 
+def _column(path, variable: str, time: int):
+    """(variable, column surface first, mid-level pressures, geometry, file info, time) of one time step."""
+    with readers.Reader(path) as reader:
+        var = reader.info.variable(variable)
+        column = reader.column(var.name, time=time)
+        pressure = reader.pressure_mid(var.levels)
+        info = reader.info
+        return var, column, pressure, reader.geometry, info, info.times[reader.time_index(time)] if info.times else None
+
+
 def zonal_figure(path, variable: str, *, time: int = 0, use_cache: bool = True) -> Figure:
     """The zonal mean of `variable` at a time step, latitude against pressure."""
     def build() -> Figure:
-        with readers.Reader(path) as reader:
-            var = reader.info.variable(variable)
-            column = reader.column(var.name, time=time)
-            pressure = reader.pressure_mid(var.levels)
-            geometry, info = reader.geometry, reader.info
-            when = info.times[reader.time_index(time)] if info.times else None
+        var, column, pressure, geometry, info, when = _column(path, variable, time)
         zonal = analysis.zonal_mean(column, geometry, pressure, var.units)
         title = f"{var.species or var.name}, zonal mean" + (f", {when:%Y-%m-%d %H:%M}" if when else "")
         fig = plots.zonal_mean_plot(zonal.lat_edges, zonal.pressure, zonal.values, units=zonal.units, title=title,
@@ -140,12 +145,7 @@ def zonal_figure(path, variable: str, *, time: int = 0, use_cache: bool = True) 
 def profile_figure(path, variable: str, *, time: int = 0, region: Region, use_cache: bool = True) -> Figure:
     """The vertical profile of `variable` at a point or over a region, at a time step."""
     def build() -> Figure:
-        with readers.Reader(path) as reader:
-            var = reader.info.variable(variable)
-            column = reader.column(var.name, time=time)
-            pressure = reader.pressure_mid(var.levels)
-            geometry, info = reader.geometry, reader.info
-            when = info.times[reader.time_index(time)] if info.times else None
+        var, column, pressure, geometry, info, when = _column(path, variable, time)
         result = analysis.profile(column, geometry, pressure, region, var.units)
         fig = plots.profile_plot(result.pressure, result.values, units=result.units, where=result.where,
                                  title=f"{var.species or var.name}, vertical profile", demo=info.demo)

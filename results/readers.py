@@ -485,15 +485,16 @@ class Reader:
         """Where the cells are. Files of one run share a grid, so geometries are kept per grid (a key
         from the grid's description and a hash of a few coordinate rows, cheap to read): a map of
         the next file reads no coordinates or areas again."""
-        key = self._geometry_key()
-        found = _GEOMETRIES.get(key)
-        if found is None:
-            found = self._read_geometry()
-            _GEOMETRIES[key] = found
-            while len(_GEOMETRIES) > _GEOMETRIES_KEEP:
-                _GEOMETRIES.popitem(last=False)
-        _GEOMETRIES.move_to_end(key)
-        return found
+        return _remember(_GEOMETRIES, self._geometry_key(), self._shared_geometry)
+
+    def _shared_geometry(self) -> Geometry:
+        """The geometry read from this file, its arrays made read-only: later files share it."""
+        geometry = self._read_geometry()
+        for name in ("area", "lat", "lon", "lat_edges", "lon_edges", "lats", "lons", "corner_lats", "corner_lons"):
+            array = getattr(geometry, name)
+            if isinstance(array, np.ndarray):
+                array.setflags(write=False)
+        return geometry
 
     def _geometry_key(self) -> tuple:
         grid, ds = self.info.grid, self.ds
@@ -556,26 +557,27 @@ def geometry_fingerprint(geometry: Geometry) -> tuple:
 
 
 _GEOMETRIES: "OrderedDict[tuple, Geometry]" = OrderedDict()
-_GEOMETRIES_KEEP = 8
 _AREAS: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
-_AREAS_KEEP = 8
 
 
 def _cube_areas(geometry: Geometry) -> np.ndarray:
     """Cell areas from the corners, computed once per grid (31 ms for C180: more than reading a
     slice), not once per file."""
-    key = geometry_fingerprint(geometry)
-    area = _AREAS.get(key)
-    if area is None:
+    def compute():
         area = cubesphere.cell_areas(geometry.corner_lons, geometry.corner_lats)
         area.setflags(write=False)
-        _AREAS[key] = area
-        while len(_AREAS) > _AREAS_KEEP:
-            _AREAS.popitem(last=False)
-    _AREAS.move_to_end(key)
-    return area
+        return area
+
+    return _remember(_AREAS, geometry_fingerprint(geometry), compute)
 
 
-def open_file(path) -> Reader:
-    return Reader(path)
+def _remember(store: OrderedDict, key, make, keep: int = 8):
+    """A small per-process LRU: `store[key]`, made by `make()` the first time."""
+    found = store.get(key)
+    if found is None:
+        found = store[key] = make()
+        while len(store) > keep:
+            store.popitem(last=False)
+    store.move_to_end(key)
+    return found
 
