@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.amazon_cognito",
     "rest_framework",
+    "formtools",
     "django_q",
     "accounts",
     "simulations",
