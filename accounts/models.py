@@ -156,3 +156,144 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.user or '-'} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- Notifications ---------------------------------------------------------------------------------
+# A run reaching one of these statuses notifies people (accounts/notifications.py decides who).
+RUN_EVENTS = ("succeeded", "failed", "awaiting_approval", "cancelled")
+BUDGET_THRESHOLD = "budget_threshold"
+
+
+class NotificationPreference(models.Model):
+    """What one user wants to hear about, by email and on their own webhook.
+
+    No row means the defaults below: every email on. A run's success is on too, because GEOS-Chem
+    runs take hours to weeks and their end is what a researcher waits for; it is one email per
+    run, not per segment. Budget thresholds go by email only (the budget's own webhook, set by
+    operators, posts them)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="notification_preference")
+    email_succeeded = models.BooleanField("email when a run succeeds", default=True)
+    email_failed = models.BooleanField("email when a run fails", default=True)
+    email_awaiting_approval = models.BooleanField(
+        "email when a run needs approval", default=True,
+        help_text="One's own runs waiting for an operator; for operators also everyone's, so someone approves.")
+    email_cancelled = models.BooleanField(
+        "email when a run is cancelled", default=True,
+        help_text="Not when one cancelled it oneself: a rejection, a stop at a budget's limit or an operator's cancel.")
+    email_budget_threshold = models.BooleanField("email when a budget crosses a threshold", default=True)
+    webhook_url = models.URLField(max_length=500, blank=True,
+                                  help_text="Slack-compatible: a JSON POST of {\"text\": ...}.")
+    webhook_succeeded = models.BooleanField("post when a run succeeds", default=True)
+    webhook_failed = models.BooleanField("post when a run fails", default=True)
+    webhook_awaiting_approval = models.BooleanField("post when a run needs approval", default=True)
+    webhook_cancelled = models.BooleanField("post when a run is cancelled", default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"notification preferences of {self.user_id}"
+
+    def emails(self, kind: str) -> bool:
+        """Whether an email of `kind` (a RUN_EVENTS status or BUDGET_THRESHOLD) is wanted."""
+        return getattr(self, f"email_{kind}")
+
+    def posts(self, kind: str) -> bool:
+        """Whether the user's webhook should get `kind` (a RUN_EVENTS status); False with no URL."""
+        return bool(self.webhook_url) and getattr(self, f"webhook_{kind}")
+
+
+class GroupNotificationSettings(models.Model):
+    """A research group's webhook and which of its simulations' events go to it; set by the
+    group's admins and operators."""
+
+    group = models.OneToOneField(ResearchGroup, on_delete=models.CASCADE, related_name="notification_settings")
+    webhook_url = models.URLField(max_length=500, blank=True,
+                                  help_text="Slack-compatible: a JSON POST of {\"text\": ...}.")
+    on_succeeded = models.BooleanField("post when a run succeeds", default=True)
+    on_failed = models.BooleanField("post when a run fails", default=True)
+    on_awaiting_approval = models.BooleanField("post when a run needs approval", default=True)
+    on_cancelled = models.BooleanField("post when a run is cancelled", default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = "group notification settings"
+        verbose_name_plural = "group notification settings"
+
+    def __str__(self) -> str:
+        return f"notification settings of {self.group_id}"
+
+    def posts(self, kind: str) -> bool:
+        return bool(self.webhook_url) and getattr(self, f"on_{kind}")
+
+
+class Notification(models.Model):
+    """One message to one recipient (an email, or a user's webhook) or one group's webhook about
+    one event. The row is written before the message goes out and the unique constraints allow
+    one per (event, channel, recipient or group): a retried task, or two workers, send it once."""
+
+    class Kind(models.TextChoices):
+        SUCCEEDED = "succeeded", "run succeeded"
+        FAILED = "failed", "run failed"
+        AWAITING_APPROVAL = "awaiting_approval", "run needs approval"
+        CANCELLED = "cancelled", "run cancelled"
+        TEST = "test", "test message"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email"
+        WEBHOOK = "webhook"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "claimed, not yet sent"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # The status change it tells of (null for a test message, or once its simulation is deleted).
+    event = models.ForeignKey("simulations.SimulationEvent", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="notifications")
+    simulation = models.ForeignKey("simulations.Simulation", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="notifications")
+    recipient = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications",
+                                  help_text="Who it was for: an email's addressee, or the owner of the webhook.")
+    group = models.ForeignKey(ResearchGroup, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="notifications", help_text="For a group's webhook.")
+    address = models.CharField(max_length=500, help_text="The email address or webhook URL it went to.")
+    subject = models.CharField(max_length=300)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    detail = models.TextField(blank=True, help_text="The webhook's answer (HTTP 200) or why it failed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "channel", "recipient"], name="notification_once_per_recipient",
+                                    condition=models.Q(event__isnull=False, recipient__isnull=False)),
+            models.UniqueConstraint(fields=["event", "channel", "group"], name="notification_once_per_group",
+                                    condition=models.Q(event__isnull=False, group__isnull=False)),
+            models.CheckConstraint(condition=models.Q(recipient__isnull=False, group__isnull=True)
+                                   | models.Q(recipient__isnull=True, group__isnull=False),
+                                   name="notification_one_target"),
+            models.CheckConstraint(condition=models.Q(channel="webhook") | models.Q(recipient__isnull=False),
+                                   name="notification_email_has_recipient"),
+            models.CheckConstraint(condition=models.Q(kind__in=["succeeded", "failed", "awaiting_approval",
+                                                                "cancelled", "test"]),
+                                   name="notification_kind_valid"),
+            models.CheckConstraint(condition=models.Q(channel__in=["email", "webhook"]),
+                                   name="notification_channel_valid"),
+            models.CheckConstraint(condition=models.Q(outcome__in=["pending", "delivered", "failed"]),
+                                   name="notification_outcome_valid"),
+        ]
+        indexes = [
+            # The profile page: one user's recent notifications, newest first.
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_idx"),
+            # The group settings page: one group's recent webhook posts.
+            models.Index(fields=["group", "-created_at"], name="notification_group_idx"),
+            # The admin log: newest first, filtered by kind, channel or outcome.
+            models.Index(fields=["-created_at"], name="notification_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.channel} · {self.address} · {self.outcome}"

@@ -21,7 +21,8 @@ from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Subquer
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts import notifications
+from accounts.models import BUDGET_THRESHOLD, Membership
 from costs import webhooks
 from costs.models import (Budget, BudgetAlert, BudgetEvent, BudgetReservation, JobCost, StorageCharge, month_of)
 from costs.selectors import UpperCost
@@ -313,11 +314,14 @@ def _stop_runs(budget: Budget, spent: Decimal) -> int:
 # --- Delivering alerts -----------------------------------------------------------------------------
 
 def _recipients(budget: Budget) -> list[str]:
+    """The user, or the group's admins (its members when it has none), less whoever turned
+    budget emails off on their profile."""
     if budget.user_id:
-        return [budget.user.email]
-    members = Membership.objects.filter(group_id=budget.group_id).select_related("user")
-    admins = [m.user.email for m in members if m.role == Membership.Role.ADMIN]
-    return admins or [m.user.email for m in members]
+        users = [budget.user]
+    else:
+        members = Membership.objects.filter(group_id=budget.group_id).select_related("user")
+        users = [m.user for m in members if m.role == Membership.Role.ADMIN] or [m.user for m in members]
+    return [user.email for user in notifications.users_wanting_email(users, kind=BUDGET_THRESHOLD)]
 
 
 def alert_text(alert: BudgetAlert) -> str:
@@ -338,9 +342,10 @@ def alert_deliver(*, alert_id: int) -> dict:
     if budget.notify_email and BudgetAlert.objects.filter(id=alert.id, email_sent_at=None).update(email_sent_at=now):
         to = _recipients(budget)
         try:
-            send_mail(f"Budget alert: {alert.threshold} % of {budget.scope_label}'s budget", text,
-                      settings.DEFAULT_FROM_EMAIL, to)
-            result = ", ".join(to)
+            if to:
+                send_mail(f"Budget alert: {alert.threshold} % of {budget.scope_label}'s budget", text,
+                          settings.DEFAULT_FROM_EMAIL, to)
+            result = ", ".join(to) or "nobody: its recipients turned budget emails off"
         except Exception as exc:  # noqa: BLE001 - the outcome is recorded; the claim stays (at most once)
             log.warning("budget alert %s email failed: %s", alert.id, exc)
             result = f"failed: {exc}"

@@ -271,6 +271,10 @@ RESULTS_CACHE_DIR = Path(envstr("GCR_RESULTS_CACHE_DIR", str(DATA_DIR / "results
 RESULTS_SUMMARY_REGIONS = envlist("GCR_RESULTS_SUMMARY_REGIONS")
 
 # --- Email -------------------------------------------------------------------------------------
+# Where the site is reached from outside: the links in notification emails and webhook posts.
+SITE_URL = envstr("GCR_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"GCR_SITE_URL must start with http:// or https:// (got {SITE_URL!r})")
 DEFAULT_FROM_EMAIL = envstr("GCR_FROM_EMAIL", "GEOS-Chem Cloud Runner <noreply@localhost>")
 if envbool("GCR_SMTP", False):
     _smtp = required("GCR_SMTP=on", "GCR_SMTP_HOST")

@@ -26,6 +26,8 @@ Status = Simulation.Status
 # The order a job's states come in; a report of an earlier state than the job's is stale.
 STATE_RANK = {state: rank for rank, state in enumerate(
     ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"])} | {"FAILED": 5}
+# Reaching these tells people (accounts/notifications.py decides who, by their preferences).
+NOTIFIED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.AWAITING_APPROVAL, Status.CANCELLED)
 
 class SubmitRefused(Exception):
     """A budget refused the run at submission; the message says which budget and by how much."""
@@ -59,6 +61,8 @@ def _transition(sim_id, *, to: str, allowed_from: Iterable[str], source: str, me
     if not changed:
         return False
     record_event(sim_id, source=source, message=message, actor=actor, job=job, from_status=current, to_status=to)
+    if to in NOTIFIED_STATUSES:
+        _enqueue("accounts.tasks.notify_simulation", str(sim_id), str(to))
     return True
 
 

@@ -23,6 +23,12 @@ OWN_PAGES = {"simulations:list", "simulations:new", "accounts:profile", "costs:e
 # POST-only actions on one's own things: sign-in required; a token is one's own (404 for others').
 OWN_ACTIONS = {"accounts:token_create"}
 OWN_OBJECT_ACTIONS = {"accounts:token_revoke"}
+# POST-only changes to one's own notification preferences, which go back to the profile: 302.
+OWN_REDIRECTING_ACTIONS = {"accounts:notifications", "accounts:notifications_test"}
+# A research group's notification settings (the world's lab, by slug): its admins and operators
+# get the page (200) and the test button (302, back); everyone else a 404.
+GROUP_ADMIN_PAGES = {"accounts:group_notifications"}
+GROUP_ADMIN_ACTIONS = {"accounts:group_notifications_test"}
 # The API answers 401 rather than redirecting to a sign-in page.
 API = {"api-me", "api-estimates", "api-costs", "api-budgets"}
 # API endpoints that take a POSTed JSON body: the world's simulation's configuration.
@@ -96,6 +102,8 @@ def _url(name, sim, token):
         return reverse(name, args=[token.pk])
     if name == "simulations:file":
         return reverse(name, args=[sim.id, "GEOSChem.SpeciesConc.20190101_0000z.nc4"])
+    if name in GROUP_ADMIN_PAGES | GROUP_ADMIN_ACTIONS:
+        return reverse(name, args=[sim.group.slug])
     if name in COMPARISONS:
         return reverse(name) + f"?ref={sim.id}&dev={sim.id}"
     if name in READS | MANAGE | VISIBLE_ACTIONS | RESULT_REQUESTS | API_RESULT_READS | API_RESULT_REQUESTS:
@@ -123,6 +131,12 @@ def _expect(name, role):
         return {200}
     if name in OWN_OBJECT_ACTIONS:
         return {302} if role == "owner" else {404}
+    if name in OWN_REDIRECTING_ACTIONS:
+        return {302}
+    if name in GROUP_ADMIN_PAGES | GROUP_ADMIN_ACTIONS:
+        if role not in ("group_admin", "operator"):
+            return {404}
+        return {200} if name in GROUP_ADMIN_PAGES else {302}
     manages = role in ("group_admin", "owner", "operator")
     if name in READS:
         return {200} if sees else {404}
@@ -136,8 +150,9 @@ def _expect(name, role):
 
 
 KNOWN = (READS | MANAGE | VISIBLE_ACTIONS | OWN_PAGES | PUBLIC | REDIRECTS | OWN_ACTIONS | OWN_OBJECT_ACTIONS | API
-         | RESULT_REQUESTS | API_RESULT_READS | API_RESULT_REQUESTS)
-POSTED = MANAGE | VISIBLE_ACTIONS | OWN_ACTIONS | OWN_OBJECT_ACTIONS
+         | RESULT_REQUESTS | API_RESULT_READS | API_RESULT_REQUESTS | OWN_REDIRECTING_ACTIONS | GROUP_ADMIN_PAGES
+         | GROUP_ADMIN_ACTIONS)
+POSTED = MANAGE | VISIBLE_ACTIONS | OWN_ACTIONS | OWN_OBJECT_ACTIONS | OWN_REDIRECTING_ACTIONS | GROUP_ADMIN_ACTIONS
 ROLES = ["anonymous", "outsider", "member", "group_admin", "owner", "operator"]
 
 
