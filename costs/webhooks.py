@@ -12,6 +12,17 @@ from dataclasses import dataclass
 TIMEOUT_S = 5
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook is posted where it was configured, never where a redirect points: an allowed
+    https URL must not be turned into a request to an internal address."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl[:80]} refused", headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 @dataclass(frozen=True)
 class WebhookResult:
     ok: bool
@@ -30,7 +41,7 @@ def post_json(url: str, payload: dict, *, timeout: float = TIMEOUT_S) -> Webhook
                                      headers={"Content-Type": "application/json",
                                               "User-Agent": "geoschem-cloud-runner"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked above
+        with _OPENER.open(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked above
             return WebhookResult(True, response.status)
     except urllib.error.HTTPError as exc:
         return WebhookResult(False, exc.code, f"HTTP {exc.code} {exc.reason}")

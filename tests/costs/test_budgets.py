@@ -321,7 +321,11 @@ def test_the_webhook_wrapper_posts_json_and_reports_failures():
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - the standard library's name
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200 if self.path == "/ok" else 500)
+            if self.path == "/moved":
+                self.send_response(307)
+                self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            else:
+                self.send_response(200 if self.path == "/ok" else 500)
             self.end_headers()
 
         def log_message(self, *args):
@@ -334,9 +338,11 @@ def test_the_webhook_wrapper_posts_json_and_reports_failures():
         assert webhooks.post_json(base + "/ok", {"text": "hi"}).summary == "HTTP 200"
         failed = webhooks.post_json(base + "/broken", {"text": "hi"})
         assert not failed.ok and failed.status == 500
+        moved = webhooks.post_json(base + "/moved", {"text": "hi"})
+        assert not moved.ok and "redirect to http://169.254.169.254" in moved.error
     finally:
         server.shutdown()
-    assert received == [{"text": "hi"}, {"text": "hi"}]
+    assert received == [{"text": "hi"}, {"text": "hi"}, {"text": "hi"}]
     assert webhooks.post_json("ftp://x", {}).summary.startswith("failed: not an http(s) URL")
     unreachable = webhooks.post_json("http://127.0.0.1:9/", {}, timeout=1)
     assert not unreachable.ok and unreachable.status is None
