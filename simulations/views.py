@@ -1,4 +1,4 @@
-"""The researcher's pages: a list, a new-simulation form, and a detail page that polls for status.
+"""The researcher's pages: the dashboard, a new-simulation form, and the monitor page that polls for status.
 
 Thin: each view finds the simulation through `visible_to` / `manageable_by` (404 otherwise),
 calls one service and renders.
@@ -13,11 +13,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import ResearchGroup
-from costs import spending
-from simulations import services
+from simulations import selectors, services
 from simulations.backends import get_backend
 from simulations.config import ConfigInvalid
 from simulations.models import Preset, Simulation
@@ -30,9 +31,16 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo-transport-
 
 @login_required
 def simulation_list(request):
-    sims = Simulation.objects.visible_to(request.user).select_related("owner", "group")
-    page = Paginator(sims, 25).get_page(request.GET.get("page"))
-    return render(request, "simulations/list.html", {"page": page})
+    """The dashboard: what the user may see, filtered by GET parameters, 25 a page."""
+    groups = selectors.user_groups(request.user)
+    filters = selectors.dashboard_filters(request.GET, groups=groups)
+    page = Paginator(selectors.dashboard_simulations(request.user, filters),
+                     selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "simulations/list.html", {
+        "page": page, "rows": selectors.dashboard_rows(list(page.object_list)), "filters": filters,
+        "groups": groups, "status_groups": [(key, label) for key, (label, _) in selectors.STATUS_GROUPS.items()],
+        "models": Simulation.Model.choices,
+    })
 
 
 def _initial_yaml(request) -> str:
@@ -85,38 +93,38 @@ def simulation_new(request):
 
 @login_required
 def simulation_detail(request, pk):
+    """The monitor page; monitor.js keeps it current from `simulation_status`."""
     sim = get_object_or_404(Simulation.objects.visible_to(request.user).select_related("owner", "group"), pk=pk)
+    state = selectors.monitor_state(sim, user=request.user)
     return render(request, "simulations/detail.html", {
         "sim": sim,
-        "jobs": sim.jobs.all(),
-        "events": sim.events.select_related("actor").order_by("-created_at")[:50],
+        "state": state.as_json(),
+        "jobs": state.jobs,
+        "current": state.current,
+        "timeline": selectors.timeline(sim),
         "outputs": output_files(sim),
-        "can_manage": Simulation.objects.manageable_by(request.user).filter(pk=sim.pk).exists(),
-        "cost": spending.simulation_cost(sim),
+        "actions": state.actions,
+        "can_manage": state.can_manage,
+        "cost": state.spent,
     })
+
+
+def _after(request) -> int | None:
+    value = request.GET.get("after", "")
+    return int(value) if value.isdigit() else None
 
 
 @login_required
 def simulation_status(request, pk):
-    """What the detail page polls: status, progress and the live progress report."""
+    """What the monitor polls: status, progress, jobs, samples, cost so far and, with ?after=<id>,
+    the events after that one; with ?outputs=1 also the outputs section's HTML (its last refresh)."""
     sim = get_object_or_404(Simulation.objects.visible_to(request.user), pk=pk)
-    job = sim.jobs.order_by("-segment", "-attempt").first()
-    live = None
-    if job and job.backend_id and not job.is_final:
-        live = get_backend(job.backend).read_progress(job.backend_id)
-    return JsonResponse({
-        "id": str(sim.id),
-        "status": sim.status,
-        "status_label": sim.get_status_display(),
-        "is_final": sim.is_final,
-        "status_reason": sim.status_reason,
-        "progress_percent": sim.progress_percent,
-        "segments_done": sim.segments_done,
-        "segments_total": sim.segments_total,
-        "simulated_until": sim.simulated_until.isoformat() if sim.simulated_until else None,
-        "job": job.name if job else None,
-        "live": live,
-    })
+    state = selectors.monitor_state(sim, user=request.user, events_after_id=_after(request))
+    answer = state.as_json()
+    if request.GET.get("outputs") == "1":
+        answer["outputs_html"] = render_to_string("simulations/_outputs.html",
+                                                  {"sim": sim, "outputs": output_files(sim)}, request=request)
+    return JsonResponse(answer)
 
 
 @login_required
@@ -147,6 +155,23 @@ def simulation_file(request, pk, path):
     return HttpResponseRedirect(url)
 
 
+def _wants_json(request) -> bool:
+    """monitor.js posts the action forms with fetch and asks for JSON; a plain form post redirects."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _reply(request, sim, level: str, text: str, *, to=None):
+    """The outcome of an action: JSON for the page's fetch (409 when nothing was done), else a
+    message and a redirect to the simulation (or to `to`)."""
+    target = to or reverse("simulations:detail", args=[sim.id])
+    if _wants_json(request):
+        return JsonResponse({"ok": level != "error", "level": level, "message": text,
+                             "redirect": target if to else None}, status=409 if level == "error" else 200)
+    messages.add_message(request, {"success": messages.SUCCESS, "warning": messages.WARNING,
+                                   "error": messages.ERROR}[level], text)
+    return HttpResponseRedirect(target)
+
+
 def _status_action(service, done: str, refused: str):
     """A POST-only view that runs one status-changing service on a simulation the user may manage."""
 
@@ -157,15 +182,13 @@ def _status_action(service, done: str, refused: str):
         try:
             outcome = service(simulation_id=sim.id, actor=request.user, source="web")
         except services.SubmitRefused as exc:
-            messages.error(request, exc.message)
-        else:
-            if outcome == Simulation.Status.AWAITING_APPROVAL:
-                messages.warning(request, AWAITING_APPROVAL)
-            elif outcome:
-                messages.success(request, done)
-            else:
-                messages.error(request, refused.format(status=sim.get_status_display()))
-        return redirect("simulations:detail", pk=sim.id)
+            return _reply(request, sim, "error", exc.message)
+        if outcome == Simulation.Status.AWAITING_APPROVAL:
+            return _reply(request, sim, "warning", AWAITING_APPROVAL)
+        if outcome:
+            return _reply(request, sim, "success", done)
+        sim.refresh_from_db(fields=["status"])
+        return _reply(request, sim, "error", refused.format(status=sim.get_status_display()))
 
     return view
 
@@ -186,7 +209,7 @@ def simulation_clone(request, pk):
     try:
         clone = services.simulation_clone(simulation_id=sim.id, actor=request.user, source="web")
     except ConfigInvalid as exc:
-        messages.error(request, "This configuration is no longer valid: " + "; ".join(e.message for e in exc.errors))
-        return redirect("simulations:detail", pk=sim.id)
-    messages.success(request, "Cloned into a new draft.")
-    return redirect("simulations:detail", pk=clone.id)
+        return _reply(request, sim, "error",
+                      "This configuration is no longer valid: " + "; ".join(e.message for e in exc.errors))
+    return _reply(request, clone, "success", "Cloned into a new draft.",
+                  to=reverse("simulations:detail", args=[clone.id]))
