@@ -213,21 +213,44 @@ class SimulationEvent(models.Model):
         return f"{self.from_status or '-'} -> {self.to_status or '-'}: {self.message}"
 
 
+class PresetQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PresetQuerySet":
+        """The presets `user` may start from: everyone's, their own and their research groups'."""
+        if not user or not user.is_authenticated:
+            return self.none()
+        groups = Membership.objects.filter(user=user).values("group_id")
+        return self.filter(Q(owner__isnull=True, group__isnull=True) | Q(owner=user) | Q(group_id__in=groups))
+
+
 class Preset(models.Model):
-    """A named configuration that fills the new-simulation form; owner null means everyone's."""
+    """A named configuration that fills the new-simulation wizard: everyone's (no owner, no
+    group), one user's (owner) or one research group's (group)."""
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="presets")
+    group = models.ForeignKey("accounts.ResearchGroup", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="presets", help_text="Its members can start from it.")
     config = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PresetQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(condition=Q(owner__isnull=True) | Q(group__isnull=True), name="preset_one_scope"),
             models.UniqueConstraint(fields=["owner", "name"], name="preset_unique_owner_name"),
-            models.UniqueConstraint(fields=["name"], condition=Q(owner__isnull=True), name="preset_unique_global_name"),
+            models.UniqueConstraint(fields=["group", "name"], name="preset_unique_group_name"),
+            models.UniqueConstraint(fields=["name"], condition=Q(owner__isnull=True, group__isnull=True),
+                                    name="preset_unique_global_name"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def scope_label(self) -> str:
+        if self.group_id:
+            return f"group {self.group.name}"
+        return "yours" if self.owner_id else "everyone's"
