@@ -3,6 +3,8 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from simulations import wizard as simulations_wizard
+
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
@@ -11,6 +13,7 @@ def healthz(request):
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="simulations:list", permanent=False), name="home"),
     path("healthz", healthz, name="healthz"),
+    path("help/", simulations_wizard.help_page, name="help"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("simulations/", include("simulations.urls")),

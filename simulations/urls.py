@@ -1,6 +1,6 @@
 from django.urls import path
 
-from simulations import views
+from simulations import views, wizard
 
 app_name = "simulations"
 
@@ -15,4 +15,8 @@ urlpatterns = [
     path("<uuid:pk>/cancel/", views.simulation_cancel, name="cancel"),
     path("<uuid:pk>/retry/", views.simulation_retry, name="retry"),
     path("<uuid:pk>/clone/", views.simulation_clone, name="clone"),
+    # The new-simulation wizard (simulations/wizard.py): its start (?preset=, ?clone=, ?reset) and steps.
+    path("new/wizard/", wizard.wizard_view, name="wizard"),
+    path("new/wizard/<str:step>/", wizard.wizard_view, name="wizard_step"),
+    path("<uuid:pk>/preset/", wizard.preset_save, name="preset_save"),
 ]

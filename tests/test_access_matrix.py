@@ -155,6 +155,33 @@ KNOWN = (READS | MANAGE | VISIBLE_ACTIONS | OWN_PAGES | PUBLIC | REDIRECTS | OWN
 POSTED = MANAGE | VISIBLE_ACTIONS | OWN_ACTIONS | OWN_OBJECT_ACTIONS | OWN_REDIRECTING_ACTIONS | GROUP_ADMIN_ACTIONS
 ROLES = ["anonymous", "outsider", "member", "group_admin", "owner", "operator"]
 
+# --- The new-simulation wizard, presets and help (simulations/wizard.py) ------------------------
+# The wizard's steps are one's own pages (the step is in the URL); its start with ?clone= of the
+# world's simulation redirects into the wizard for whoever may see that simulation and is a 404
+# for everyone else; saving a simulation as a preset needs to see it; the help page is public.
+WIZARD_STARTS = {"simulations:wizard"}
+OWN_PAGES |= {"simulations:wizard_step"}
+VISIBLE_ACTIONS |= {"simulations:preset_save"}
+PUBLIC |= {"help"}
+KNOWN |= WIZARD_STARTS | OWN_PAGES | VISIBLE_ACTIONS | PUBLIC
+POSTED |= {"simulations:preset_save"}
+_url_without_wizard, _expect_without_wizard = _url, _expect
+
+
+def _url(name, sim, token):
+    if name == "simulations:wizard_step":
+        return reverse(name, kwargs={"step": "type"})
+    if name in WIZARD_STARTS:
+        return reverse(name) + f"?clone={sim.id}"
+    return _url_without_wizard(name, sim, token)
+
+
+def _expect(name, role):
+    if name in WIZARD_STARTS and role != "anonymous":
+        return {302} if role in ("member", "group_admin", "owner", "operator") else {404}
+    return _expect_without_wizard(name, role)
+# --- end of the wizard's section ----------------------------------------------------------------
+
 
 def test_every_project_url_pattern_has_an_access_expectation():
     ours = [(route, name) for route, name, _ in _patterns()
