@@ -13,22 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from accounts.models import ResearchGroup
-from costs import spending
+from costs import services as cost_services, spending
 from costs.models import JobCost, StorageCharge
-from costs.pricing import PriceBook, job_hours
 from simulations.backends import get_backend
 from simulations.models import Job, Simulation, SimulationEvent
 
 Status = Simulation.Status
 _MONEY = DecimalField(max_digits=14, decimal_places=6)
 ZERO = Decimal(0)
-USD = Decimal("0.000001")
 PAGE_SIZE = 25
 EVENTS_SHOWN = 100  # the monitor's timeline: the newest this many at first, then what follows them
 SEARCH_MAX = 100
@@ -131,38 +127,13 @@ class DashboardRow:
         return self.finished_usd + self.running_usd
 
 
-def _job_instance(job: Job) -> str:
-    return (job.spec.get("compute") or {}).get("instance_type") or ""
-
-
-def running_costs(jobs: list[Job], *, now: datetime | None = None) -> dict:
-    """What each simulation's running `jobs` have cost up to `now`, by simulation id: the
-    formula of `costs.services.running_cost_so_far` (time so far x nodes x the price), with one
-    PriceBook (at most three queries) for every job, not one per simulation."""
-    now = now or timezone.now()
-    started = [job for job in jobs if job.started_at and not job.is_final]
-    if not started:
-        return {}
-    book = PriceBook([_job_instance(job) for job in started], region=settings.AWS_REGION,
-                     start=min(job.started_at for job in started), end=now)
-    totals: dict = {}
-    for job in started:
-        compute = job.spec.get("compute") or {}
-        price = book.hourly(_job_instance(job), compute.get("capacity") or "on-demand", job.started_at)
-        if price.usd_per_hour is None:
-            continue
-        usd = price.usd_per_hour * Decimal(str(job_hours(job.started_at, now))) * int(compute.get("nodes") or 1)
-        totals[job.simulation_id] = totals.get(job.simulation_id, ZERO) + usd
-    return {sim_id: usd.quantize(USD) for sim_id, usd in totals.items()}
-
-
 def dashboard_rows(sims: list[Simulation], *, now: datetime | None = None) -> list[DashboardRow]:
     """A page of `dashboard_simulations` as rows with their cost so far: one query for the
     page's running jobs, plus the PriceBook's when some have started."""
     active_ids = [sim.id for sim in sims if sim.is_active]
     jobs = list(Job.objects.active().filter(simulation_id__in=active_ids, started_at__isnull=False)) \
         if active_ids else []
-    running = running_costs(jobs, now=now)
+    running = cost_services.running_costs(jobs, now=now)
     local = {job.simulation_id for job in jobs if job.backend != "batch"}
     return [DashboardRow(sim, sim.finished_cost_usd, running.get(sim.id, ZERO),
                          sim.cost_notional or (sim.id in local and sim.id in running)) for sim in sims]
@@ -391,6 +362,6 @@ def monitor_state(sim: Simulation, *, user, events_after_id: int | None = None,
     return MonitorState(
         sim=sim, jobs=jobs, current=current, progress=progress if isinstance(progress, dict) else None,
         can_manage=can_manage(sim, user), spent=spending.simulation_cost(sim),
-        running_usd=running_costs(jobs, now=now).get(sim.id, ZERO),
+        running_usd=cost_services.running_costs(jobs, now=now).get(sim.id, ZERO),
         events=events_after(sim, events_after_id) if events_after_id is not None else [],
     )
