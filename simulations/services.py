@@ -450,6 +450,8 @@ def simulation_cancel(*, simulation_id, actor=None, source: str = "web") -> bool
             return _transition(sim.id, to=Status.CANCELLED, allowed_from=[sim.status], source=source, actor=actor,
                                message=f"cancelled by {who}", status_reason=f"cancelled by {who}",
                                finished_at=timezone.now(), cancel_requested_by=actor)
+        if sim.status == Status.CANCELLING:
+            return False  # asked already: the backend has the request
         moved = _transition(sim.id, to=Status.CANCELLING, allowed_from=Simulation.ACTIVE_STATUSES, source=source,
                             actor=actor, message=f"cancel requested by {who}", cancel_requested_by=actor)
     backend = get_backend()

@@ -46,9 +46,7 @@ def simulation_list(request):
 def _initial_yaml(request) -> str:
     preset_id = request.GET.get("preset")
     if preset_id and preset_id.isdigit():
-        preset = Preset.objects.filter(id=preset_id, owner__isnull=True).first() or Preset.objects.filter(
-            id=preset_id, owner=request.user
-        ).first()
+        preset = Preset.objects.visible_to(request.user).filter(id=preset_id).first()
         if preset:
             return yaml.safe_dump(preset.config, sort_keys=False)
     return EXAMPLE.read_text() if EXAMPLE.exists() else ""
@@ -84,7 +82,7 @@ def simulation_new(request):
                 else:
                     messages.success(request, "Draft saved; submit it when ready.")
                 return redirect("simulations:detail", pk=sim.id)
-    presets = Preset.objects.filter(owner__isnull=True) | Preset.objects.filter(owner=request.user)
+    presets = Preset.objects.visible_to(request.user)
     groups = list(ResearchGroup.objects.filter(memberships__user=request.user))
     chosen = request.POST.get("group", groups[0].slug if len(groups) == 1 else "")
     return render(request, "simulations/new.html", {"text": text, "errors": errors, "presets": presets,
@@ -106,6 +104,7 @@ def simulation_detail(request, pk):
         "actions": state.actions,
         "can_manage": state.can_manage,
         "cost": state.spent,
+        "my_groups": ResearchGroup.objects.filter(memberships__user=request.user),
     })
 
 
@@ -188,7 +187,7 @@ def _status_action(service, done: str, refused: str):
         if outcome:
             return _reply(request, sim, "success", done)
         sim.refresh_from_db(fields=["status"])
-        return _reply(request, sim, "error", refused.format(status=sim.get_status_display()))
+        return _reply(request, sim, "error", refused.format(status=sim.get_status_display().lower()))
 
     return view
 

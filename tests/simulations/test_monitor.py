@@ -249,7 +249,7 @@ def test_cancelling_a_finished_run_is_refused_with_its_status(client, alice, two
     client.force_login(alice)
     response = client.post(reverse("simulations:cancel", args=[sim.id]), **JSON)
     assert response.status_code == 409
-    assert response.json()["message"] == "This simulation is Succeeded; there is nothing to cancel."
+    assert response.json()["message"] == "This simulation is succeeded; there is nothing to cancel."
 
 
 def test_a_retry_refused_by_a_budget_says_why_and_the_run_stays_failed(client, alice, running):

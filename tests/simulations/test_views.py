@@ -149,3 +149,33 @@ def test_output_files_download_and_nothing_outside_them(client, alice, alice_sim
 
 def test_the_health_check_answers(client):
     assert client.get("/healthz").content == b"ok"
+
+
+def test_the_yaml_page_offers_and_loads_only_presets_one_may_use(client, alice, bob):
+    from accounts.models import Membership, ResearchGroup
+    from simulations.models import Preset
+
+    lab = ResearchGroup.objects.create(name="Lab", slug="lab")
+    Membership.objects.create(user=bob, group=lab)
+    theirs = Preset.objects.create(name="Lab's own", group=lab, config={"name": "the lab's secret recipe"})
+    client.force_login(alice)
+    page = client.get(reverse("simulations:new"))
+    assert "Lab&#x27;s own" not in page.content.decode() and "Lab's own" not in page.content.decode()
+    loaded = client.get(reverse("simulations:new"), {"preset": theirs.id})
+    assert "secret recipe" not in loaded.content.decode()
+    client.force_login(bob)  # a member sees and loads it
+    assert "secret recipe" in client.get(reverse("simulations:new"), {"preset": theirs.id}).content.decode()
+
+
+def test_the_monitor_page_offers_a_wizard_copy_and_saving_as_a_preset(client, alice, two_days):
+    from accounts.models import Membership, ResearchGroup
+
+    lab = ResearchGroup.objects.create(name="Lab", slug="lab")
+    Membership.objects.create(user=alice, group=lab)
+    sim = services.simulation_create(owner=alice, raw_config=two_days, group="")
+    client.force_login(alice)
+    page = client.get(reverse("simulations:detail", args=[sim.id])).content.decode()
+    assert f'{reverse("simulations:wizard")}?clone={sim.id}' in page
+    assert reverse("simulations:preset_save", args=[sim.id]) in page and 'value="lab"' in page
+    client.post(reverse("simulations:preset_save", args=[sim.id]), {"name": "my two days", "group": "lab"})
+    assert Preset.objects.get(name="my two days").group == lab
